@@ -1,0 +1,1 @@
+"""The corpus builder: platform content in, a consent-clean training dataset out."""

@@ -1,0 +1,168 @@
+"""One build: inputs and a policy in, a published dataset (or nothing) out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from notrain import __version__
+from notrain.corpus import dataset
+from notrain.corpus.duckdb_engine import DuckDBEngine
+from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
+from notrain.corpus.sources import InputSet, fingerprint, resolve
+from notrain.errors import InputError, UserError
+from notrain.policy.loader import LoadedPolicy
+from notrain.policy.model import REASON_ORDER
+from notrain.registry.snapshot import verify_snapshot
+
+MANIFEST_VERSION = 1
+
+Progress = Callable[[str, int, int | None], None]
+"""Called with (phase, rows done, rows in all or None)."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    content: str
+    accounts: str
+    registry: str
+    out: Path
+    policy: LoadedPolicy
+    as_of: datetime | None = None
+    shard_rows: int = 1_000_000
+    threads: int | None = None
+    memory_limit: str = "1GB"
+    batch_rows: int = 65_536
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    manifest: dict[str, Any]
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        counts: dict[str, Any] = self.manifest["counts"]
+        return counts
+
+
+def _row_count(source: InputSet) -> int | None:
+    if source.format != "parquet":
+        return None
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in source.files)
+    except (OSError, ValueError) as exc:
+        raise InputError(source.label, f"unreadable parquet: {exc}") from None
+
+
+def _snapshot_meta(source: InputSet) -> dict[str, Any]:
+    infos = [verify_snapshot(f) for f in source.files]
+    return {
+        "files": {str(i.path): i.sha256 for i in infos},
+        "sha256": infos[0].sha256
+        if len(infos) == 1
+        else hashlib.sha256("".join(i.sha256 for i in infos).encode()).hexdigest(),
+        "taken_at": infos[0].taken_at.isoformat() if len(infos) == 1 and infos[0].taken_at else None,
+        "sidecar_verified": all(i.had_sidecar for i in infos),
+    }
+
+
+def _dataset_id(parts: dict[str, Any]) -> str:
+    blob = json.dumps(parts, sort_keys=True).encode()
+    return "ds-" + hashlib.sha256(blob).hexdigest()[:16]
+
+
+def build_dataset(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
+    """Build and atomically publish a dataset; on any failure nothing is published."""
+    report = progress or (lambda phase, done, total: None)
+    as_of = (request.as_of or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
+    content = resolve("content", request.content)
+    accounts = resolve("accounts", request.accounts)
+    snapshot = resolve("registry snapshot", request.registry)
+    report("checking inputs", 0, None)
+    snapshot_meta = _snapshot_meta(snapshot)
+    total = _row_count(content)
+
+    staging = dataset.staging_dir(request.out)
+    writer: dataset.DatasetWriter | None = None
+    try:
+        hashes = fingerprint([content, accounts])
+        engine = DuckDBEngine(
+            threads=request.threads,
+            memory_limit=request.memory_limit,
+            temp_dir=staging / ".spill",
+        )
+        identifiers = engine.identifiers(snapshot, as_of.isoformat())
+        plan = BuildPlan.compile(request.policy.policy, as_of, identifiers)
+        writer = dataset.DatasetWriter(staging, shard_rows=request.shard_rows)
+        report("scoring", 0, total)
+        done = 0
+        for batch in engine.run(plan, content, accounts, snapshot, request.batch_rows):
+            writer.write(batch)
+            done += batch.num_rows
+            report("writing", done, total)
+        writer.close()
+        invalid = writer.tally.invalid(INVALID_PREFIX)
+        if invalid:
+            problem, count = sorted(invalid.items())[0]
+            raise InputError(content.label, f"{count} rows with {problem}")
+        shutil.rmtree(staging / ".spill", ignore_errors=True)
+
+        reason_order = [r.value for r in REASON_ORDER]
+        identity = {
+            "as_of": as_of.isoformat(),
+            "policy_sha256": request.policy.sha256,
+            "registry_snapshot_sha256": snapshot_meta["sha256"],
+            "inputs": hashes,
+            "engine": engine.name,
+        }
+        manifest: dict[str, Any] = {
+            "manifest_version": MANIFEST_VERSION,
+            "dataset_id": _dataset_id(identity),
+            "as_of": as_of.isoformat(),
+            "as_of_given": request.as_of is not None,
+            "policy": {
+                "name": request.policy.policy.name,
+                "sha256": request.policy.sha256,
+                "source": request.policy.source,
+            },
+            "registry_snapshot": snapshot_meta,
+            "inputs": {
+                "content": {str(f): hashes[str(f)] for f in content.files},
+                "accounts": {str(f): hashes[str(f)] for f in accounts.files},
+            },
+            "engine": {"name": engine.name, "version": engine.version},
+            "notrain_version": __version__,
+            "reason_order": reason_order,
+            "counts": writer.tally.summary(reason_order),
+            "redaction": {
+                "identifier_patterns": len(plan.identifier_patterns),
+                "identifiers": len(identifiers),
+            },
+            "shards": [
+                {"file": s.file, "rows": s.rows, "sha256": s.sha256} for s in writer.shards
+            ],
+            "files": {
+                name: dataset.file_sha256(staging / name)
+                for name in (dataset.EXCLUSIONS_FILE, dataset.LINEAGE_FILE)
+            },
+        }
+        report("publishing", done, total)
+        dataset.publish(staging, request.out, manifest)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildResult(out=request.out, manifest=manifest)
+
+
+__all__ = ["BuildRequest", "BuildResult", "UserError", "build_dataset"]

@@ -1,0 +1,242 @@
+"""A dataset on disk: shards of kept rows, exclusions, lineage and the manifest.
+
+Everything is written into a staging directory beside the destination; the manifest is
+written last and the directory is renamed into place in one step, so a dataset either
+exists whole, with a manifest that verifies, or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from notrain.contracts import DATASET, EXCLUSIONS, LINEAGE
+from notrain.errors import OutputError
+
+MANIFEST = "manifest.json"
+EXCLUSIONS_FILE = "exclusions.parquet"
+LINEAGE_FILE = "lineage.parquet"
+STAGING_PREFIX = ".staging-"
+COMPRESSION = "zstd"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Shard:
+    file: str
+    rows: int
+    sha256: str
+
+
+@dataclass
+class Tally:
+    """Row counts by (reason, country, kind); reason None means kept."""
+
+    counts: Counter[tuple[str | None, str | None, str]] = field(default_factory=Counter)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        table = pa.Table.from_batches([batch]).select(["reason", "author_country", "kind"])
+        grouped = table.group_by(["reason", "author_country", "kind"]).aggregate(
+            [([], "count_all")]
+        )
+        for reason, country, kind, count in zip(
+            grouped["reason"].to_pylist(),
+            grouped["author_country"].to_pylist(),
+            grouped["kind"].to_pylist(),
+            grouped["count_all"].to_pylist(),
+            strict=True,
+        ):
+            self.counts[(reason, country, kind)] += count
+
+    def invalid(self, prefix: str) -> dict[str, int]:
+        found: Counter[str] = Counter()
+        for (reason, _, _), count in self.counts.items():
+            if reason is not None and reason.startswith(prefix):
+                found[reason[len(prefix) :]] += count
+        return dict(found)
+
+    def summary(self, reason_order: list[str]) -> dict[str, Any]:
+        kept = sum(c for (r, _, _), c in self.counts.items() if r is None)
+        by_reason = {r: 0 for r in reason_order}
+        kept_country: Counter[str] = Counter()
+        kept_kind: Counter[str] = Counter()
+        excl_country: Counter[str] = Counter()
+        excl_kind: Counter[str] = Counter()
+        for (reason, country, kind), count in self.counts.items():
+            where = country or "unknown"
+            if reason is None:
+                kept_country[where] += count
+                kept_kind[kind] += count
+            else:
+                by_reason[reason] = by_reason.get(reason, 0) + count
+                excl_country[where] += count
+                excl_kind[kind] += count
+        excluded = sum(by_reason.values())
+        return {
+            "input": kept + excluded,
+            "kept": kept,
+            "excluded": excluded,
+            "excluded_by_reason": by_reason,
+            "kept_by_country": dict(sorted(kept_country.items())),
+            "kept_by_kind": dict(sorted(kept_kind.items())),
+            "excluded_by_country": dict(sorted(excl_country.items())),
+            "excluded_by_kind": dict(sorted(excl_kind.items())),
+        }
+
+
+class DatasetWriter:
+    """Splits scored batches into shards, exclusions and lineage inside ``staging``."""
+
+    def __init__(self, staging: Path, shard_rows: int = 1_000_000) -> None:
+        self.staging = staging
+        self.shard_rows = shard_rows
+        self.tally = Tally()
+        self.shards: list[Shard] = []
+        self._shard: pq.ParquetWriter | None = None
+        self._shard_path: Path | None = None
+        self._shard_count = 0
+        self._exclusions = pq.ParquetWriter(
+            staging / EXCLUSIONS_FILE, EXCLUSIONS, compression=COMPRESSION
+        )
+        self._lineage = pq.ParquetWriter(staging / LINEAGE_FILE, LINEAGE, compression=COMPRESSION)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.tally.add(batch)
+        kept_mask = pc.is_null(batch.column("reason"))
+        excluded = batch.filter(pc.invert(kept_mask))
+        if excluded.num_rows:
+            self._exclusions.write_batch(
+                pa.record_batch(
+                    [excluded.column("content_id"), excluded.column("reason")], schema=EXCLUSIONS
+                )
+            )
+        kept = batch.filter(kept_mask)
+        if kept.num_rows:
+            rows = pa.Table.from_batches([kept]).select(DATASET.names).cast(DATASET)
+            self._lineage.write_table(rows.select(LINEAGE.names).cast(LINEAGE))
+            self._write_kept(rows)
+
+    def _write_kept(self, rows: pa.Table) -> None:
+        offset = 0
+        while offset < rows.num_rows:
+            if self._shard is None:
+                self._open_shard()
+            assert self._shard is not None
+            room = self.shard_rows - self._shard_count
+            piece = rows.slice(offset, room)
+            self._shard.write_table(piece)
+            self._shard_count += piece.num_rows
+            offset += piece.num_rows
+            if self._shard_count >= self.shard_rows:
+                self._close_shard()
+
+    def _open_shard(self) -> None:
+        self._shard_path = self.staging / f"part-{len(self.shards):05d}.parquet"
+        self._shard = pq.ParquetWriter(self._shard_path, DATASET, compression=COMPRESSION)
+        self._shard_count = 0
+
+    def _close_shard(self) -> None:
+        assert self._shard is not None and self._shard_path is not None
+        self._shard.close()
+        self.shards.append(
+            Shard(self._shard_path.name, self._shard_count, file_sha256(self._shard_path))
+        )
+        self._shard = None
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._close_shard()
+        self._exclusions.close()
+        self._lineage.close()
+
+    def abort(self) -> None:
+        for writer in (self._shard, self._exclusions, self._lineage):
+            if writer is not None:
+                try:
+                    writer.close()
+                except (OSError, pa.ArrowException):
+                    pass
+
+
+def staging_dir(out: Path) -> Path:
+    """A fresh staging directory beside ``out`` (same file system, so rename is atomic)."""
+    if out.exists():
+        raise OutputError(f"{out}: already exists; choose a new directory for the dataset")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_staging(out)
+        staging = parent / f"{STAGING_PREFIX}{out.name}-{os.getpid()}"
+        staging.mkdir()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    return staging
+
+
+def clean_stale_staging(out: Path) -> None:
+    """Remove what an interrupted build of ``out`` left behind."""
+    for leftover in out.parent.glob(f"{STAGING_PREFIX}{out.name}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(staging: Path, out: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest last, flush everything, and rename the dataset into place."""
+    for item in staging.iterdir():
+        if item.is_file():
+            with item.open("rb") as handle:
+                os.fsync(handle.fileno())
+    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+    manifest_path = staging / MANIFEST
+    with manifest_path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    _fsync_dir(staging)
+    try:
+        os.rename(staging, out)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot publish the dataset ({exc.strerror or exc})") from None
+    _fsync_dir(out.parent if str(out.parent) else Path("."))
+
+
+def verify(dataset: Path) -> list[str]:
+    """Problems found when checking a published dataset against its manifest (empty: ok)."""
+    problems = []
+    try:
+        manifest = json.loads((dataset / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"{dataset / MANIFEST}: unreadable ({exc})"]
+    files = {s["file"]: s["sha256"] for s in manifest.get("shards", [])}
+    files.update(manifest.get("files", {}))
+    for name, expected in files.items():
+        path = dataset / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif file_sha256(path) != expected:
+            problems.append(f"{name}: sha256 does not match the manifest")
+    return problems

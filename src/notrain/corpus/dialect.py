@@ -1,0 +1,87 @@
+"""The few places where DuckDB's SQL and Spark SQL spell the same thing differently.
+
+The plan (``plan.py``) writes its rules once, in SQL, through a :class:`Dialect`; each
+engine supplies its dialect and nothing else of the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from notrain.corpus.redaction import replacement_for
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    java_regex: bool
+    backslash_escapes: bool  # Spark SQL string literals treat "\" as an escape
+
+    def string(self, value: str) -> str:
+        if self.backslash_escapes:
+            value = value.replace("\\", "\\\\")
+            return "'" + value.replace("'", "\\'") + "'"
+        return "'" + value.replace("'", "''") + "'"
+
+    def strings(self, values: list[str] | tuple[str, ...]) -> str:
+        return ", ".join(self.string(v) for v in values) if values else "NULL"
+
+    def timestamp(self, value: datetime) -> str:
+        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if self.name == "duckdb":
+            return f"TIMESTAMPTZ '{text}+00'"
+        return f"TIMESTAMP '{text}'"  # the Spark session runs in UTC
+
+    def date(self, value: date | None) -> str:
+        return "CAST(NULL AS DATE)" if value is None else f"DATE '{value.isoformat()}'"
+
+    def replace_all(self, expr: str, pattern_sql: str, replacement: str) -> str:
+        """Replace every match of a pattern (an SQL expression) in ``expr``."""
+        rep = self.string(replacement_for(replacement, self.java_regex))
+        if self.name == "duckdb":
+            return f"regexp_replace({expr}, {pattern_sql}, {rep}, 'g')"
+        return f"regexp_replace({expr}, {pattern_sql}, {rep})"
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        if self.name == "duckdb":
+            return f"regexp_full_match({expr}, {self.string(pattern)})"
+        return f"({expr} RLIKE {self.string('^(?:' + pattern + ')$')})"
+
+    def lambda_(self, var: str, body: str) -> str:
+        return f"lambda {var}: {body}" if self.name == "duckdb" else f"{var} -> {body}"
+
+    def filter_list(self, expr: str, var: str, condition: str) -> str:
+        return f"filter({expr}, {self.lambda_(var, condition)})"
+
+    def transform_list(self, expr: str, var: str, body: str) -> str:
+        fn = "list_transform" if self.name == "duckdb" else "transform"
+        return f"{fn}({expr}, {self.lambda_(var, body)})"
+
+    def list_len(self, expr: str) -> str:
+        return f"len({expr})" if self.name == "duckdb" else f"size({expr})"
+
+    def join_list(self, expr: str, sep: str) -> str:
+        fn = "array_to_string" if self.name == "duckdb" else "array_join"
+        return f"{fn}({expr}, {self.string(sep)})"
+
+    def sorted_set(self, expr: str, where: str) -> str:
+        """Aggregate: the sorted distinct non-null values of ``expr`` where ``where`` holds."""
+        if self.name == "duckdb":
+            return f"list_sort(list(DISTINCT {expr}) FILTER (WHERE {where} AND {expr} IS NOT NULL))"
+        return f"array_sort(collect_set(CASE WHEN {where} THEN {expr} END))"
+
+    def explode(self, expr: str) -> str:
+        return f"unnest({expr})" if self.name == "duckdb" else f"explode({expr})"
+
+    def sha256(self, expr: str) -> str:
+        return f"sha256({expr})" if self.name == "duckdb" else f"sha2({expr}, 256)"
+
+    def empty_if_null(self, expr: str) -> str:
+        if self.name == "duckdb":
+            return f"coalesce({expr}, CAST([] AS BIGINT[]))"
+        return f"coalesce({expr}, CAST(array() AS ARRAY<BIGINT>))"
+
+
+DUCKDB = Dialect(name="duckdb", java_regex=False, backslash_escapes=False)
+SPARK = Dialect(name="spark", java_regex=True, backslash_escapes=True)

@@ -1,0 +1,275 @@
+"""The policy compiled into one relational plan, written once for every engine.
+
+A :class:`BuildPlan` is the policy made concrete for one build: the as-of time fixed, the
+jurisdiction table resolved to "active or not", the snapshot's identifiers turned into
+redaction patterns. Its methods write the plan's steps as SQL through a
+:class:`~notrain.corpus.dialect.Dialect`, so DuckDB and Spark run the same rules and
+neither engine keeps its own copy of them.
+
+The steps, over the relations ``content``, ``accounts`` and ``snapshot`` (in the data
+contracts, as the engine registers them):
+
+1. ``decisions``: per subject, what is effective at as-of (erased, objected, consented).
+2. ``authors``: accounts with their jurisdiction's regime and their decisions.
+3. ``blocked``: people whose objection or erasure protects them in others' content.
+4. ``third_party``: per content row, the blocked people it tags or mentions.
+5. ``scored``: every content row with its exclusion reason (NULL = kept) and, for kept
+   rows, the redacted text and the surviving mentions and tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from notrain.contracts import ContentKind, DecisionKind, Visibility
+from notrain.corpus import redaction
+from notrain.corpus.dialect import Dialect
+from notrain.policy.model import WILDCARD, ExclusionReason, Policy, Regime
+
+INVALID_PREFIX = "!"
+"""Reasons starting with this mark a row that breaks the input contract, not the policy."""
+
+MEDIA_KINDS = (ContentKind.PHOTO.value, ContentKind.VIDEO.value)
+
+
+@dataclass(frozen=True)
+class JurisdictionRow:
+    country: str
+    regime: Regime
+    active: bool
+    content_since: datetime | None
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    policy: Policy
+    as_of: datetime
+    identifier_patterns: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def compile(
+        cls, policy: Policy, as_of: datetime, identifiers: Iterable[str] = ()
+    ) -> BuildPlan:
+        if as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        patterns: tuple[str, ...] = ()
+        if policy.third_parties.identifiers == "redact":
+            patterns = tuple(redaction.identifier_patterns(identifiers))
+        return cls(policy=policy, as_of=as_of.astimezone(UTC), identifier_patterns=patterns)
+
+    # -- the jurisdiction table ------------------------------------------------------
+
+    def jurisdiction_rows(self) -> list[JurisdictionRow]:
+        rows = []
+        for jurisdiction in self.policy.jurisdictions:
+            active_from = datetime.combine(jurisdiction.active_from, datetime.min.time(), UTC)
+            since = (
+                datetime.combine(jurisdiction.content_since, datetime.min.time(), UTC)
+                if jurisdiction.content_since
+                else None
+            )
+            rows.extend(
+                JurisdictionRow(
+                    country=country,
+                    regime=jurisdiction.regime,
+                    active=self.as_of >= active_from,
+                    content_since=since,
+                )
+                for country in jurisdiction.countries
+            )
+        return rows
+
+    def _jurisdictions_values(self, d: Dialect) -> str:
+        rows = self.jurisdiction_rows()
+        values = ", ".join(
+            f"({d.string(r.country)}, {d.string(r.regime.value)}, "
+            f"{'TRUE' if r.active else 'FALSE'}, "
+            f"{d.timestamp(r.content_since) if r.content_since else 'NULL'})"
+            for r in rows
+        )
+        return f"(VALUES {values}) AS j(country, regime, active, content_since)"
+
+    # -- steps -------------------------------------------------------------------------
+
+    def decisions_sql(self, d: Dialect) -> str:
+        as_of = d.timestamp(self.as_of)
+        objection, erasure, consent = (
+            d.string(DecisionKind.OBJECTION.value),
+            d.string(DecisionKind.ERASURE.value),
+            d.string(DecisionKind.CONSENT.value),
+        )
+        return f"""
+SELECT subject_id,
+       max(CASE WHEN kind = {erasure} THEN 1 ELSE 0 END) = 1 AS erased,
+       min(CASE WHEN kind = {objection} THEN effective_at END) AS objected_at,
+       max(CASE WHEN kind = {consent} THEN 1 ELSE 0 END) = 1 AS consented
+FROM snapshot
+WHERE effective_at <= {as_of} AND subject_id IS NOT NULL
+GROUP BY subject_id"""
+
+    def authors_sql(self, d: Dialect) -> str:
+        jur = self._jurisdictions_values(d)
+        wildcard = d.string(WILDCARD)
+        return f"""
+SELECT a.user_id, a.country, a.birth_date, a.handle,
+       CASE WHEN j.country IS NOT NULL THEN j.regime ELSE w.regime END AS regime,
+       CASE WHEN j.country IS NOT NULL THEN j.active ELSE w.active END AS active,
+       CASE WHEN j.country IS NOT NULL THEN j.content_since ELSE w.content_since END
+           AS content_since,
+       coalesce(x.erased, FALSE) AS erased,
+       x.objected_at,
+       coalesce(x.consented, FALSE) AS consented
+FROM accounts a
+LEFT JOIN (SELECT * FROM {jur}) j ON a.country = j.country
+LEFT JOIN (SELECT * FROM {jur}) w ON w.country = {wildcard}
+LEFT JOIN decisions x ON a.user_id = x.subject_id"""
+
+    def blocked_sql(self, d: Dialect) -> str:
+        """People protected in others' content: an objection or erasure effective at as-of."""
+        handle_ok = d.full_match("a.handle", redaction.HANDLE_BODY)
+        return f"""
+SELECT x.subject_id AS id,
+       CASE WHEN {handle_ok} THEN lower(a.handle) END AS handle
+FROM decisions x
+LEFT JOIN accounts a ON a.user_id = x.subject_id
+WHERE x.erased OR x.objected_at IS NOT NULL"""
+
+    def third_party_sql(self, d: Dialect) -> str:
+        media = d.strings(MEDIA_KINDS)
+        return f"""
+SELECT r.content_id,
+       max(CASE WHEN r.src = 'tag' AND r.kind IN ({media}) THEN 1 ELSE 0 END) = 1 AS tag_hit,
+       max(CASE WHEN r.src = 'mention' THEN 1 ELSE 0 END) = 1 AS mention_hit,
+       {d.sorted_set("r.id", "TRUE")} AS blocked_ids,
+       {d.sorted_set("b.handle", "r.src = 'mention'")} AS mention_handles
+FROM (
+    SELECT content_id, kind, {d.explode("tags")} AS id, 'tag' AS src
+    FROM content WHERE tags IS NOT NULL
+    UNION ALL
+    SELECT content_id, kind, {d.explode("mentions")} AS id, 'mention' AS src
+    FROM content WHERE mentions IS NOT NULL
+) r
+JOIN blocked b ON r.id = b.id
+GROUP BY r.content_id"""
+
+    def reason_sql(self, d: Dialect) -> str:
+        """The ordered rules: the first that holds names the row's exclusion reason."""
+        p = self.policy
+        r = ExclusionReason
+        kinds = d.strings([k.value for k in p.content.kinds])
+        visibilities = d.strings([v.value for v in p.content.visibility])
+        all_kinds = d.strings([k.value for k in ContentKind])
+        all_visibilities = d.strings([v.value for v in Visibility])
+        age = (
+            "(year(c.created_at) - year(a.birth_date) - CASE WHEN month(c.created_at) < "
+            "month(a.birth_date) OR (month(c.created_at) = month(a.birth_date) AND "
+            "day(c.created_at) < day(a.birth_date)) THEN 1 ELSE 0 END)"
+        )
+        unknown_age = "TRUE" if p.authors.unknown_age == "exclude" else "FALSE"
+        objected = "a.objected_at IS NOT NULL"
+        if not p.objections.retroactive:
+            objected += " AND c.created_at >= a.objected_at"
+        third_party = []
+        if p.third_parties.tagged == "exclude":
+            third_party.append("coalesce(t.tag_hit, FALSE)")
+        if p.third_parties.mentioned == "exclude":
+            third_party.append("coalesce(t.mention_hit, FALSE)")
+        third_party_sql = " OR ".join(third_party) or "FALSE"
+        bad = INVALID_PREFIX
+
+        def s(reason: ExclusionReason) -> str:
+            return d.string(reason.value)
+
+        return f"""CASE
+    WHEN c.content_id IS NULL THEN {d.string(bad + "null content_id")}
+    WHEN c.author_id IS NULL THEN {d.string(bad + "null author_id")}
+    WHEN c.created_at IS NULL THEN {d.string(bad + "null created_at")}
+    WHEN c.kind IS NULL OR c.kind NOT IN ({all_kinds}) THEN {d.string(bad + "unknown kind")}
+    WHEN c.visibility IS NULL OR c.visibility NOT IN ({all_visibilities})
+        THEN {d.string(bad + "unknown visibility")}
+    WHEN c.kind NOT IN ({kinds}) THEN {s(r.KIND_NOT_ALLOWED)}
+    WHEN c.visibility NOT IN ({visibilities}) THEN {s(r.NOT_PUBLIC)}
+    WHEN a.user_id IS NULL THEN {s(r.AUTHOR_UNKNOWN)}
+    WHEN a.regime IS NULL OR a.regime = {d.string(Regime.EXCLUDED.value)} OR NOT a.active
+        OR (a.content_since IS NOT NULL AND c.created_at < a.content_since)
+        THEN {s(r.JURISDICTION_EXCLUDED)}
+    WHEN (a.birth_date IS NULL AND {unknown_age})
+        OR (a.birth_date IS NOT NULL AND {age} < {p.authors.min_age})
+        THEN {s(r.AUTHOR_MINOR)}
+    WHEN a.erased THEN {s(r.AUTHOR_ERASED)}
+    WHEN {objected} THEN {s(r.AUTHOR_OBJECTED)}
+    WHEN a.regime = {d.string(Regime.CONSENT.value)} AND NOT a.consented
+        THEN {s(r.NO_CONSENT)}
+    WHEN {third_party_sql} THEN {s(r.THIRD_PARTY_OBJECTED)}
+END"""
+
+    def redacted_text_sql(self, d: Dialect, text: str, handles: str) -> str:
+        """Kept text with objectors' @handles, identifiers, e-mails and phones redacted."""
+        expr = text
+        pattern = (
+            f"{d.string(redaction.mention_pattern_prefix())} || "
+            f"{d.join_list(self._escaped_handles(d, handles), '|')} || "
+            f"{d.string(redaction.mention_pattern_suffix())}"
+        )
+        mention_once = d.replace_all(expr, pattern, redaction.MENTION_REPLACEMENT)
+        mention_twice = d.replace_all(mention_once, pattern, redaction.MENTION_REPLACEMENT)
+        expr = (
+            f"CASE WHEN {handles} IS NULL OR {d.list_len(handles)} = 0 "
+            f"THEN {expr} ELSE {mention_twice} END"
+        )
+        for pattern_text in self.identifier_patterns:
+            literal = d.string(pattern_text)
+            for _ in range(2):
+                expr = d.replace_all(expr, literal, redaction.IDENTIFIER_REPLACEMENT)
+        if self.policy.redaction.emails:
+            expr = d.replace_all(
+                expr, d.string(redaction.EMAIL), redaction.EMAIL_PLACEHOLDER
+            )
+        if self.policy.redaction.phones:
+            for _ in range(2):
+                expr = d.replace_all(
+                    expr, d.string(redaction.PHONE), redaction.PHONE_REPLACEMENT
+                )
+        return expr
+
+    @staticmethod
+    def _escaped_handles(d: Dialect, handles: str) -> str:
+        # Handles are validated to [A-Za-z0-9_.]; only the dot needs escaping.
+        return d.transform_list(handles, "h", f"replace(h, '.', {d.string(chr(92) + '.')})")
+
+    def scored_sql(self, d: Dialect) -> str:
+        keep = "s.reason IS NULL"
+        not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
+        mentions = d.filter_list(d.empty_if_null("s.mentions"), "x", not_blocked)
+        tags = d.filter_list(d.empty_if_null("s.tags"), "x", not_blocked)
+        source = (
+            "CAST(s.content_id AS VARCHAR) || chr(31) || coalesce(s.text, '') "
+            "|| chr(31) || coalesce(s.media_uri, '')"
+        )
+        if d.name != "duckdb":
+            source = (
+                "concat(CAST(s.content_id AS STRING), char(31), coalesce(s.text, ''), "
+                "char(31), coalesce(s.media_uri, ''))"
+            )
+        return f"""
+WITH s AS (
+    SELECT c.*, a.country AS author_country,
+           t.blocked_ids, t.mention_handles,
+           {self.reason_sql(d)} AS reason
+    FROM content c
+    LEFT JOIN authors a ON c.author_id = a.user_id
+    LEFT JOIN third_party t ON c.content_id = t.content_id
+)
+SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at,
+       CASE WHEN {keep} THEN {self.redacted_text_sql(d, "s.text", "s.mention_handles")} END
+           AS text,
+       CASE WHEN {keep} THEN s.media_uri END AS media_uri,
+       CASE WHEN {keep} THEN s.parent_id END AS parent_id,
+       CASE WHEN {keep} THEN {mentions} END AS mentions,
+       CASE WHEN {keep} THEN {tags} END AS tags,
+       CASE WHEN {keep} THEN {d.sha256(source)} END AS source_sha256,
+       s.reason,
+       s.author_country
+FROM s"""

@@ -1,0 +1,123 @@
+"""What redaction matches, as regular expressions both engines understand.
+
+The patterns use only syntax shared by RE2 (DuckDB) and java.util.regex (Spark): no
+look-around, ``\\p{L}``/``\\p{N}`` classes, inline ``(?i)``. Where a match needs a boundary
+on its left, the boundary character is captured and put back by the replacement; a second
+pass then catches the occurrences whose boundary the first pass consumed (``bob bob``).
+Replacements are written with ``\\1``-style references and translated per engine by
+:func:`replacement_for`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+EMAIL_PLACEHOLDER = "[email]"
+PHONE_PLACEHOLDER = "[phone]"
+REDACTED = "[redacted]"
+HANDLE_REDACTED = "@[redacted]"
+
+_WORD = r"\p{L}\p{N}_"
+
+# A handle as it is written after "@": letters, digits, "_" and inner dots ("anna.k").
+HANDLE_CHARS = r"A-Za-z0-9_"
+HANDLE_BODY = rf"[{HANDLE_CHARS}](?:[{HANDLE_CHARS}.]*[{HANDLE_CHARS}])?"
+_VALID_HANDLE = re.compile(rf"^{HANDLE_BODY}$")
+
+# An "@" starts a mention only when it does not continue a word or an e-mail address.
+_MENTION_LEFT = rf"(^|[^{HANDLE_CHARS}.@])"
+# A mention ends where the handle cannot continue: a non-handle character, the end, or a
+# sentence-ending dot ("thanks @bob.").
+_MENTION_RIGHT = rf"(\.?[^{HANDLE_CHARS}.]|\.?$|\.\.)"
+
+MENTION_EXTRACT = rf"{_MENTION_LEFT}@({HANDLE_BODY})"
+"""Group 2 of every match is a handle mentioned in the text."""
+
+EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+
+# 7 or more digits, separated by at most three of space . - ( ), with an optional "+"
+# country prefix, not glued to a word on either side (so "@sam2024" or "abc1234567" stay).
+PHONE = (
+    rf"(^|[^{_WORD}@+])"
+    r"(\+?\(?[0-9](?:[ .()\-]{0,3}[0-9]){6,}\)?)"
+    rf"([^{_WORD}]|$)"
+)
+PHONE_REPLACEMENT = rf"\1{PHONE_PLACEHOLDER}\3"
+
+IDENTIFIER_REPLACEMENT = rf"\1{REDACTED}\2"
+MENTION_REPLACEMENT = rf"\1{HANDLE_REDACTED}\2"
+
+# Identifiers are grouped into alternations of this many, to keep each compiled
+# program well within RE2's memory budget.
+IDENTIFIERS_PER_PATTERN = 500
+MIN_IDENTIFIER_LENGTH = 2
+
+_REGEX_SPECIAL = set("\\.^$|?*+()[]{}-/#&~")
+
+
+def escape(literal: str) -> str:
+    """Escape ``literal`` for RE2 and Java alike (only punctuation is escaped)."""
+    return "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in literal)
+
+
+def is_valid_handle(handle: str) -> bool:
+    return bool(_VALID_HANDLE.match(handle))
+
+
+def normalise_identifier(raw: str) -> str | None:
+    """Lower-case, NFC, trimmed, inner whitespace collapsed, a leading "@" dropped.
+
+    Returns None for what is too short to redact safely.
+    """
+    text = unicodedata.normalize("NFC", raw).strip().lstrip("@").strip()
+    text = " ".join(text.split()).lower()
+    if len(text) < MIN_IDENTIFIER_LENGTH:
+        return None
+    return text
+
+
+def _identifier_regex(identifier: str) -> str:
+    # Inner whitespace in a name matches any run of whitespace ("Maria  Gonzalez").
+    return r"\s+".join(escape(part) for part in identifier.split(" "))
+
+
+def identifier_patterns(identifiers: Iterable[str]) -> list[str]:
+    """Case-insensitive whole-word patterns for the given identifiers.
+
+    Longer identifiers come first in each alternation so "maria gonzalez" is redacted whole
+    rather than leaving " gonzalez" after "maria".
+    """
+    unique = sorted(
+        {norm for raw in identifiers if (norm := normalise_identifier(raw))},
+        key=lambda s: (-len(s), s),
+    )
+    patterns = []
+    for start in range(0, len(unique), IDENTIFIERS_PER_PATTERN):
+        chunk = unique[start : start + IDENTIFIERS_PER_PATTERN]
+        alternation = "|".join(_identifier_regex(item) for item in chunk)
+        patterns.append(rf"(?i)(^|[^{_WORD}])(?:{alternation})([^{_WORD}]|$)")
+    return patterns
+
+
+def mention_pattern(handles: Sequence[str]) -> str:
+    """A pattern matching "@handle" for any of ``handles`` (case-insensitive)."""
+    alternation = "|".join(escape(h) for h in handles)
+    return rf"(?i){_MENTION_LEFT}@(?:{alternation}){_MENTION_RIGHT}"
+
+
+def mention_pattern_prefix() -> str:
+    """The part of a mention pattern before the handle alternation (for SQL assembly)."""
+    return rf"(?i){_MENTION_LEFT}@(?:"
+
+
+def mention_pattern_suffix() -> str:
+    return rf"){_MENTION_RIGHT}"
+
+
+def replacement_for(replacement: str, java: bool) -> str:
+    r"""Translate ``\1`` references into ``$1`` for java.util.regex."""
+    if not java:
+        return replacement
+    return re.sub(r"\\(\d)", r"$\1", replacement.replace("$", r"\$"))

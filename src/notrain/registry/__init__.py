@@ -1,0 +1,1 @@
+"""The registry: the system of record of objections, consents, access and erasure requests."""
