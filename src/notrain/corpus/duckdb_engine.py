@@ -109,7 +109,7 @@ class DuckDBEngine:
             target, accepted = _target(column.type)
             actual = found[column.name]
             textual = source.format != "parquet" and actual in {"VARCHAR", "JSON"}
-            if actual not in accepted and not textual and actual != "NULL":
+            if actual not in accepted and not textual and actual not in {"NULL", '"NULL"'}:
                 raise InputError(
                     source.label, f"has type {actual}, expected {target}", column=column.name
                 )

@@ -1,0 +1,268 @@
+"""The ``notrain`` command: parses arguments, calls the library, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from notrain import __version__
+from notrain.errors import NotrainError, UserError
+from notrain.settings import get_settings
+
+app = typer.Typer(
+    help="notrain: say no to AI training, and make that no hold all the way into the data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Read, check and explain build policies.", no_args_is_help=True)
+dataset_app = typer.Typer(help="Inspect and verify built datasets.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(dataset_app, name="dataset")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    )
+
+
+def _parse_time(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{option}: {value!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"notrain {__version__}")
+        raise typer.Exit()
+
+
+# -- synth ---------------------------------------------------------------------------------
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the platform into.")],
+    users: Annotated[int, typer.Option(min=1, help="Number of member accounts.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 0,
+    content_per_user: Annotated[
+        float, typer.Option(min=0.1, help="Average content items per account.")
+    ] = 10.0,
+    objection_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of accounts that objected.")
+    ] = 0.02,
+    erasure_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of accounts that asked for erasure.")
+    ] = 0.005,
+    consent_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of accounts that consented.")
+    ] = 0.05,
+    non_member_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Non-member objectors, as a share of accounts."),
+    ] = 0.001,
+    snapshot: Annotated[
+        bool, typer.Option(help="Also write a registry snapshot (registry.parquet).")
+    ] = True,
+) -> None:
+    """Generate a synthetic platform (accounts, content, registry snapshot) for demos."""
+    from notrain.synth import synthesize_platform, synthesize_snapshot
+
+    with _progress() as bar:
+        task = bar.add_task("content", total=int(users * content_per_user))
+        result = synthesize_platform(
+            out_dir,
+            users=users,
+            seed=seed,
+            content_per_user=content_per_user,
+            progress=lambda rows: bar.update(task, completed=rows),
+        )
+    out.print(f"accounts: {result.accounts:,} rows  -> {result.accounts_path}")
+    out.print(f"content:  {result.content:,} rows  -> {result.content_path}")
+    if snapshot:
+        info = synthesize_snapshot(
+            result.accounts_path,
+            out_dir / "registry.parquet",
+            seed=seed,
+            objection_rate=objection_rate,
+            erasure_rate=erasure_rate,
+            consent_rate=consent_rate,
+            non_member_rate=non_member_rate,
+        )
+        out.print(f"registry: sha256 {info.sha256[:16]}…  -> {info.path}")
+
+
+# -- policy --------------------------------------------------------------------------------
+
+
+@policy_app.command("show-default")
+def policy_show_default() -> None:
+    """Print the shipped default policy, with the reasons for each setting."""
+    from notrain.policy.loader import default_policy_text
+
+    sys.stdout.write(default_policy_text())
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="The policy TOML file to check.")],
+) -> None:
+    """Validate a policy file; errors name the line and key."""
+    from notrain.policy.loader import load_policy
+
+    loaded = load_policy(file)
+    out.print(f"{file}: ok (policy {loaded.policy.name!r}, sha256 {loaded.sha256})")
+
+
+@policy_app.command("explain")
+def policy_explain(
+    file: Annotated[
+        Path | None, typer.Argument(help="The policy TOML file (default: the shipped one).")
+    ] = None,
+) -> None:
+    """Print the rules of a policy in order, in plain words."""
+    from notrain.policy.explain import explain_policy
+    from notrain.policy.loader import load_default_policy, load_policy
+
+    loaded = load_policy(file) if file else load_default_policy()
+    for line in explain_policy(loaded):
+        out.print(line, highlight=False, markup=False)
+
+
+# -- build ---------------------------------------------------------------------------------
+
+
+def _summary_table(counts: dict[str, Any]) -> Table:
+    table = Table(title="Rows kept and left out", show_footer=True)
+    table.add_column("", footer="input rows")
+    table.add_column("rows", justify="right", footer=f"{counts['input']:,}")
+    table.add_column("share", justify="right")
+    total = max(counts["input"], 1)
+    table.add_row("kept", f"{counts['kept']:,}", f"{counts['kept'] / total:.1%}", style="bold")
+    for reason, rows in counts["excluded_by_reason"].items():
+        table.add_row(f"  {reason}", f"{rows:,}", f"{rows / total:.1%}")
+    table.add_row("left out", f"{counts['excluded']:,}", f"{counts['excluded'] / total:.1%}")
+    return table
+
+
+@app.command()
+def build(
+    content: Annotated[
+        str, typer.Option(help="Content: a .parquet/.jsonl/.csv file, a directory or a glob.")
+    ],
+    accounts: Annotated[str, typer.Option(help="Accounts: a file, a directory or a glob.")],
+    registry: Annotated[str, typer.Option(help="Registry snapshot (Parquet, with sidecar).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Dataset directory (must not exist).")],
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy TOML file (default: the shipped policy).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Decisions effective at this ISO time count (default: now)."),
+    ] = None,
+    shard_rows: Annotated[
+        int | None, typer.Option(min=1, help="Kept rows per shard [NOTRAIN_BUILD_SHARD_ROWS].")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Engine threads [NOTRAIN_BUILD_THREADS].")
+    ] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="Engine memory limit, e.g. 2GB [NOTRAIN_BUILD_MEMORY_LIMIT].")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the manifest as JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Build a training dataset under a policy: shards, manifest, exclusions, lineage."""
+    from notrain.corpus.build import BuildRequest, build_dataset
+    from notrain.policy.loader import load_default_policy, load_policy
+
+    settings = get_settings()
+    loaded = load_policy(policy) if policy else load_default_policy()
+    request = BuildRequest(
+        content=content,
+        accounts=accounts,
+        registry=registry,
+        out=out_dir,
+        policy=loaded,
+        as_of=_parse_time(as_of, "--as-of") if as_of else None,
+        shard_rows=shard_rows or settings.build_shard_rows,
+        threads=threads or settings.build_threads,
+        memory_limit=memory_limit or settings.build_memory_limit,
+        batch_rows=settings.build_batch_rows,
+    )
+    with _progress() as bar:
+        task = bar.add_task("building", total=None)
+
+        def report(phase: str, done: int, total: int | None) -> None:
+            bar.update(task, description=phase, completed=done, total=total)
+
+        result = build_dataset(request, progress=report)
+    if json_output:
+        sys.stdout.write(json.dumps(result.manifest, indent=2) + "\n")
+        return
+    out.print(_summary_table(result.counts))
+    manifest = result.manifest
+    out.print(
+        f"dataset {manifest['dataset_id']} as of {manifest['as_of']} -> {result.out} "
+        f"({len(manifest['shards'])} shards)",
+        highlight=False,
+    )
+
+
+# -- dataset -------------------------------------------------------------------------------
+
+
+@dataset_app.command("verify")
+def dataset_verify(
+    path: Annotated[Path, typer.Argument(help="A dataset directory written by `notrain build`.")],
+) -> None:
+    """Check every file of a dataset against the sha256 in its manifest."""
+    from notrain.corpus.dataset import verify
+
+    problems = verify(path)
+    if problems:
+        for problem in problems:
+            err.print(f"{path}: {problem}", highlight=False, markup=False)
+        raise typer.Exit(code=8)
+    out.print(f"{path}: every file matches its manifest", highlight=False)
+
+
+def main() -> None:
+    """Entry point: run the app and turn notrain's errors into one line and an exit code."""
+    try:
+        app()
+    except NotrainError as exc:
+        err.print(f"error: {exc.message}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was published")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
