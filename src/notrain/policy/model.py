@@ -48,7 +48,6 @@ class ExclusionReason(StrEnum):
     AUTHOR_OBJECTED = "author_objected"
     NO_CONSENT = "no_consent"
     THIRD_PARTY_OBJECTED = "third_party_objected"
-    SIGNAL_RESERVED = "signal_reserved"
 
 
 REASON_ORDER: tuple[ExclusionReason, ...] = tuple(ExclusionReason)
