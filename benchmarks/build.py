@@ -136,9 +136,13 @@ def job_pandas(src: Path, work: Path, limit: int | None) -> int:
     df = df[start <= as_of]
     born = pd.to_datetime(df.birth_date)
     made = df.created_at.dt.tz_localize(None)
-    age = made.dt.year - born.dt.year - (
-        (made.dt.month < born.dt.month)
-        | ((made.dt.month == born.dt.month) & (made.dt.day < born.dt.day))
+    age = (
+        made.dt.year
+        - born.dt.year
+        - (
+            (made.dt.month < born.dt.month)
+            | ((made.dt.month == born.dt.month) & (made.dt.day < born.dt.day))
+        )
     )
     df = df[born.notna() & (age >= 18)]
     df = df[~df.author_id.isin(blocked)]
@@ -195,7 +199,9 @@ def run_child(job: str, src: Path, work: Path, limit: int | None) -> dict[str, A
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10_000_000, help="content rows to synthesise")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data", help="cache of inputs")

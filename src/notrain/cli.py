@@ -150,7 +150,7 @@ def policy_explain(
 
     loaded = load_policy(file) if file else load_default_policy()
     for line in explain_policy(loaded):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 # -- build ---------------------------------------------------------------------------------

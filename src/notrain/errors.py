@@ -1,12 +1,12 @@
 """Every way a notrain operation can fail, as one tree.
 
-    NotrainError                      exit 1   HTTP 500  something we did not foresee
-    ├── UserError                     exit 2   HTTP 400  the caller must change something
-    │   ├── InputError                exit 3   HTTP 422  an input file is unreadable or breaks its contract
-    │   ├── PolicyError               exit 4   HTTP 422  a policy file is malformed or asks for the forbidden
-    │   ├── SnapshotIntegrityError    exit 5   HTTP 409  a registry snapshot does not match its sidecar hash
-    │   └── OutputError               exit 6   HTTP 409  the output location cannot take a dataset
-    └── BuildError                    exit 7   HTTP 500  an engine failed while building
+    NotrainError                  exit 1  HTTP 500  something we did not foresee
+    ├── UserError                 exit 2  HTTP 400  the caller must change something
+    │   ├── InputError            exit 3  HTTP 422  an input is unreadable or breaks its contract
+    │   ├── PolicyError           exit 4  HTTP 422  a policy is malformed or asks the forbidden
+    │   ├── SnapshotIntegrityError exit 5 HTTP 409  a snapshot does not match its sidecar hash
+    │   └── OutputError           exit 6  HTTP 409  the output location cannot take a dataset
+    └── BuildError                exit 7  HTTP 500  an engine failed while building
 
 Each error carries its exit code and HTTP status, so the CLI and (later) the portal map
 them the same way. Messages are one line, name the file and say what is wrong; nothing in

@@ -84,12 +84,13 @@ def test_jsonl_csv_directories_and_globs_give_the_same_dataset(tmp_path: Path) -
     pq.write_table(table.slice(2), shards / "b.parquet")
 
     expected = kept_rows(tmp_path / "ref")
-    for name, source in [
+    sources: list[tuple[str, Path | str]] = [
         ("jsonl", jsonl),
         ("csv", csv),
         ("dir", shards),
         ("glob", str(shards / "*.parquet")),
-    ]:
+    ]
+    for name, source in sources:
         manifest = build(source, accounts, registry, tmp_path / name)
         assert kept_rows(tmp_path / name) == expected, name
         assert manifest["counts"] == reference["counts"]
@@ -143,7 +144,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
     accounts, _, registry = sample_world().write(tmp_path / "in")
     junk = tmp_path / "content.parquet"
     junk.write_bytes(b"this is not parquet at all")
-    with pytest.raises(InputError, match="content.parquet"):
+    with pytest.raises(InputError, match=r"content\.parquet"):
         build(junk, accounts, registry, tmp_path / "out")
     assert_nothing_published(tmp_path, tmp_path / "out")
 

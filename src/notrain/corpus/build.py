@@ -54,11 +54,15 @@ class BuildResult:
         return counts
 
 
+def _silent(phase: str, done: int, total: int | None) -> None:
+    del phase, done, total
+
+
 def _row_count(source: InputSet) -> int | None:
     if source.format != "parquet":
         return None
     try:
-        return sum(pq.ParquetFile(f).metadata.num_rows for f in source.files)
+        return sum(int(pq.ParquetFile(f).metadata.num_rows) for f in source.files)
     except (OSError, ValueError) as exc:
         raise InputError(source.label, f"unreadable parquet: {exc}") from None
 
@@ -70,7 +74,9 @@ def _snapshot_meta(source: InputSet) -> dict[str, Any]:
         "sha256": infos[0].sha256
         if len(infos) == 1
         else hashlib.sha256("".join(i.sha256 for i in infos).encode()).hexdigest(),
-        "taken_at": infos[0].taken_at.isoformat() if len(infos) == 1 and infos[0].taken_at else None,
+        "taken_at": infos[0].taken_at.isoformat()
+        if len(infos) == 1 and infos[0].taken_at
+        else None,
         "sidecar_verified": all(i.had_sidecar for i in infos),
     }
 
@@ -82,7 +88,7 @@ def _dataset_id(parts: dict[str, Any]) -> str:
 
 def build_dataset(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
     """Build and atomically publish a dataset; on any failure nothing is published."""
-    report = progress or (lambda phase, done, total: None)
+    report = progress or _silent
     as_of = (request.as_of or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     content = resolve("content", request.content)
     accounts = resolve("accounts", request.accounts)
@@ -147,9 +153,7 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
                 "identifier_patterns": len(plan.identifier_patterns),
                 "identifiers": len(identifiers),
             },
-            "shards": [
-                {"file": s.file, "rows": s.rows, "sha256": s.sha256} for s in writer.shards
-            ],
+            "shards": [{"file": s.file, "rows": s.rows, "sha256": s.sha256} for s in writer.shards],
             "files": {
                 name: dataset.file_sha256(staging / name)
                 for name in (dataset.EXCLUSIONS_FILE, dataset.LINEAGE_FILE)

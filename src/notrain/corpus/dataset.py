@@ -7,6 +7,7 @@ exists whole, with a manifest that verifies, or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -74,7 +75,7 @@ class Tally:
 
     def summary(self, reason_order: list[str]) -> dict[str, Any]:
         kept = sum(c for (r, _, _), c in self.counts.items() if r is None)
-        by_reason = {r: 0 for r in reason_order}
+        by_reason = dict.fromkeys(reason_order, 0)
         kept_country: Counter[str] = Counter()
         kept_kind: Counter[str] = Counter()
         excl_country: Counter[str] = Counter()
@@ -153,7 +154,8 @@ class DatasetWriter:
         self._shard_count = 0
 
     def _close_shard(self) -> None:
-        assert self._shard is not None and self._shard_path is not None
+        assert self._shard is not None
+        assert self._shard_path is not None
         self._shard.close()
         self.shards.append(
             Shard(self._shard_path.name, self._shard_count, file_sha256(self._shard_path))
@@ -169,10 +171,8 @@ class DatasetWriter:
     def abort(self) -> None:
         for writer in (self._shard, self._exclusions, self._lineage):
             if writer is not None:
-                try:
+                with contextlib.suppress(OSError, pa.ArrowException):
                     writer.close()
-                except (OSError, pa.ArrowException):
-                    pass
 
 
 def staging_dir(out: Path) -> Path:

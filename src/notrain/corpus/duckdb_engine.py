@@ -67,7 +67,7 @@ class DuckDBEngine:
         return str(duckdb.__version__)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | int | bool] = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.memory_limit,
             "preserve_insertion_order": False,
         }
@@ -100,7 +100,9 @@ class DuckDBEngine:
             con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {self._reader(source)}")
             described = con.execute(f"DESCRIBE {raw}").fetchall()
         except duckdb.Error as exc:
-            raise InputError(source.label, f"unreadable {source.format}: {_first_line(exc)}") from None
+            raise InputError(
+                source.label, f"unreadable {source.format}: {_first_line(exc)}"
+            ) from None
         found = {str(row[0]): str(row[1]) for row in described}
         columns = []
         for column in schema:
@@ -141,7 +143,9 @@ class DuckDBEngine:
 
     def _load_accounts(self, con: duckdb.DuckDBPyConnection, source: InputSet) -> None:
         self._register(con, source, ACCOUNTS, "accounts_in")
-        self._materialise(con, source, "CREATE TABLE accounts AS SELECT * FROM accounts_in", "value")
+        self._materialise(
+            con, source, "CREATE TABLE accounts AS SELECT * FROM accounts_in", "value"
+        )
         for column in ("user_id", "handle", "country", "created_at"):
             self._check(
                 con,
@@ -170,7 +174,9 @@ class DuckDBEngine:
 
     def _load_snapshot(self, con: duckdb.DuckDBPyConnection, source: InputSet) -> None:
         self._register(con, source, SNAPSHOT, "snapshot_in")
-        self._materialise(con, source, "CREATE TABLE snapshot AS SELECT * FROM snapshot_in", "value")
+        self._materialise(
+            con, source, "CREATE TABLE snapshot AS SELECT * FROM snapshot_in", "value"
+        )
         kinds = DUCKDB.strings([k.value for k in DecisionKind])
         self._check(
             con,
@@ -193,7 +199,8 @@ class DuckDBEngine:
             self._load_snapshot(con, snapshot)
             rows = con.execute(
                 "SELECT DISTINCT unnest(identifiers) FROM snapshot "
-                f"WHERE effective_at <= CAST(? AS TIMESTAMPTZ) AND kind IN ('objection', 'erasure')",
+                "WHERE effective_at <= CAST(? AS TIMESTAMPTZ) "
+                "AND kind IN ('objection', 'erasure')",
                 [plan_as_of],
             ).fetchall()
         finally:

@@ -49,9 +49,7 @@ class BuildPlan:
     identifier_patterns: tuple[str, ...] = field(default=())
 
     @classmethod
-    def compile(
-        cls, policy: Policy, as_of: datetime, identifiers: Iterable[str] = ()
-    ) -> BuildPlan:
+    def compile(cls, policy: Policy, as_of: datetime, identifiers: Iterable[str] = ()) -> BuildPlan:
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
         patterns: tuple[str, ...] = ()
@@ -62,7 +60,7 @@ class BuildPlan:
     # -- the jurisdiction table ------------------------------------------------------
 
     def jurisdiction_rows(self) -> list[JurisdictionRow]:
-        rows = []
+        rows: list[JurisdictionRow] = []
         for jurisdiction in self.policy.jurisdictions:
             active_from = datetime.combine(jurisdiction.active_from, datetime.min.time(), UTC)
             since = (
@@ -224,14 +222,10 @@ END"""
             for _ in range(2):
                 expr = d.replace_all(expr, literal, redaction.IDENTIFIER_REPLACEMENT)
         if self.policy.redaction.emails:
-            expr = d.replace_all(
-                expr, d.string(redaction.EMAIL), redaction.EMAIL_PLACEHOLDER
-            )
+            expr = d.replace_all(expr, d.string(redaction.EMAIL), redaction.EMAIL_PLACEHOLDER)
         if self.policy.redaction.phones:
             for _ in range(2):
-                expr = d.replace_all(
-                    expr, d.string(redaction.PHONE), redaction.PHONE_REPLACEMENT
-                )
+                expr = d.replace_all(expr, d.string(redaction.PHONE), redaction.PHONE_REPLACEMENT)
         return expr
 
     @staticmethod
