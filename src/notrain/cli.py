@@ -90,7 +90,7 @@ def synth(
     ] = True,
 ) -> None:
     """Generate a synthetic platform (accounts, content, registry snapshot) for demos."""
-    from notrain.synth import synthesize_platform, synthesize_snapshot
+    from notrain.synth import SNAPSHOT_FILE, synthesize_platform, synthesize_snapshot
 
     with _progress() as bar:
         task = bar.add_task("content", total=int(users * content_per_user))
@@ -106,7 +106,7 @@ def synth(
     if snapshot:
         info = synthesize_snapshot(
             result.accounts_path,
-            out_dir / "registry.parquet",
+            out_dir / SNAPSHOT_FILE,
             seed=seed,
             objection_rate=objection_rate,
             erasure_rate=erasure_rate,
