@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,31 +53,38 @@ def job_scan(src: Path, _: Path, limit: int | None) -> int:
 
 def _hand_query(src: Path) -> str:
     """The default policy's filters and redaction as one hand-written DuckDB query."""
+    import pyarrow.parquet as pq
+
     from notrain.contracts import EEA_NON_EU, EU27
     from notrain.corpus import redaction
     from notrain.corpus.dialect import DUCKDB
 
     europe = ", ".join(f"'{c}'" for c in (*EU27, *EEA_NON_EU, "GB", "CH"))
-    phone = DUCKDB.string(redaction.PHONE)
-    email = DUCKDB.string(redaction.EMAIL)
+    snap = pq.read_table(src / "registry.parquet").to_pylist()
+    as_of = datetime.fromisoformat(AS_OF)
+    names = [
+        i
+        for row in snap
+        if row["subject_id"] is None
+        and row["kind"] in ("objection", "erasure")
+        and row["effective_at"] <= as_of
+        for i in row["identifiers"]
+    ]
+    text = "coalesce(c.text, '')"
+    for pattern in redaction.identifier_patterns(names):
+        text = f"regexp_replace({text}, {DUCKDB.string(pattern)}, '\\1[redacted]\\2', 'g')"
+    text = f"regexp_replace({text}, {DUCKDB.string(redaction.EMAIL)}, '[email]', 'g')"
+    text = f"regexp_replace({text}, {DUCKDB.string(redaction.PHONE)}, '\\1[phone]\\3', 'g')"
     return f"""
 WITH snap AS (SELECT * FROM read_parquet('{src}/registry.parquet')
               WHERE effective_at <= TIMESTAMPTZ '{AS_OF}'),
 blocked AS (SELECT DISTINCT subject_id AS id FROM snap
             WHERE kind IN ('objection', 'erasure') AND subject_id IS NOT NULL),
-names AS (SELECT DISTINCT lower(unnest(identifiers)) AS ident FROM snap
-          WHERE kind IN ('objection', 'erasure')),
-pattern AS (SELECT '(?i)(^|[^\\p{{L}}\\p{{N}}_])(?:' || string_agg(
-                replace(replace(ident, '.', '\\.'), '+', '\\+'), '|' ORDER BY length(ident) DESC)
-                || ')([^\\p{{L}}\\p{{N}}_]|$)' AS p FROM names),
 acc AS (SELECT * FROM read_parquet('{src}/accounts.parquet')),
 tagged AS (SELECT DISTINCT content_id FROM (
              SELECT content_id, unnest(tags) AS id FROM read_parquet('{src}/content.parquet')
              WHERE kind IN ('photo', 'video')) JOIN blocked USING (id))
-SELECT c.content_id, c.author_id, c.kind, c.visibility, c.created_at,
-       regexp_replace(regexp_replace(regexp_replace(
-           coalesce(c.text, ''), (SELECT p FROM pattern), '\\1[redacted]\\2', 'g'),
-           {email}, '[email]', 'g'), {phone}, '\\1[phone]\\3', 'g') AS text,
+SELECT c.content_id, c.author_id, c.kind, c.visibility, c.created_at, {text} AS text,
        c.media_uri, c.parent_id, c.mentions, c.tags
 FROM read_parquet('{src}/content.parquet') c
 JOIN acc a ON a.user_id = c.author_id
@@ -123,7 +131,11 @@ def job_pandas(src: Path, work: Path, limit: int | None) -> int:
     snap = snap[snap.effective_at <= as_of]
     stop = snap[snap.kind.isin(["objection", "erasure"])]
     blocked = set(stop.subject_id.dropna().astype("int64"))
-    names = sorted({i.lower() for ids in stop.identifiers for i in ids}, key=len, reverse=True)
+    names = sorted(
+        {i.lower() for ids in stop[stop.subject_id.isna()].identifiers for i in ids},
+        key=len,
+        reverse=True,
+    )
     df = content.merge(accounts, left_on="author_id", right_on="user_id", suffixes=("", "_a"))
     df = df[df.kind.isin(["post", "photo", "video", "caption", "comment"])]
     df = df[df.visibility == "public"]
@@ -173,7 +185,7 @@ def job_notrain(src: Path, work: Path, limit: int | None) -> int:
             registry=str(src / "registry.parquet"),
             out=out,
             policy=load_default_policy(),
-            as_of=__import__("datetime").datetime.fromisoformat(AS_OF),
+            as_of=datetime.fromisoformat(AS_OF),
         )
     )
     return int(result.counts["input"])

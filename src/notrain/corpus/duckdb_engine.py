@@ -193,14 +193,18 @@ class DuckDBEngine:
             )
 
     def identifiers(self, snapshot: InputSet, plan_as_of: str) -> list[str]:
-        """Identifiers to redact: those of objections and erasures effective at as-of."""
+        """Identifiers to redact: those of non-members' objections and erasures at as-of.
+
+        Members are protected by id (their content, tags and @mentions); the identifiers
+        column is how a person without an account is found in others' text.
+        """
         con = self._connect()
         try:
             self._load_snapshot(con, snapshot)
             rows = con.execute(
                 "SELECT DISTINCT unnest(identifiers) FROM snapshot "
                 "WHERE effective_at <= CAST(? AS TIMESTAMPTZ) "
-                "AND kind IN ('objection', 'erasure')",
+                "AND kind IN ('objection', 'erasure') AND subject_id IS NULL",
                 [plan_as_of],
             ).fetchall()
         finally:
@@ -240,7 +244,7 @@ class DuckDBEngine:
             self._materialise(
                 con, content, f"CREATE TABLE third_party AS {plan.third_party_sql(d)}", "value"
             )
-            query = f"{plan.scored_sql(d)}\nORDER BY s.content_id"
+            query = f"{plan.scored_sql(d)}\nORDER BY content_id"
             try:
                 reader = con.sql(query).to_arrow_reader(batch_rows)
                 yield from reader

@@ -203,30 +203,43 @@ GROUP BY r.content_id"""
     WHEN {third_party_sql} THEN {s(r.THIRD_PARTY_OBJECTED)}
 END"""
 
-    def redacted_text_sql(self, d: Dialect, text: str, handles: str) -> str:
-        """Kept text with objectors' @handles, identifiers, e-mails and phones redacted."""
-        expr = text
-        pattern = (
+    def redaction_passes(self, d: Dialect) -> list[str]:
+        """The redaction of kept text, as successive expressions over ``text``.
+
+        Each pass is its own projection, so no expression is evaluated twice. Where a pass
+        must run again to catch matches whose boundary the previous match consumed
+        ("bob bob"), the repeat only runs on rows that hold the placeholder.
+        """
+        passes: list[str] = []
+
+        def twice(pattern: str, replacement: str, placeholder: str) -> None:
+            passes.append(d.replace_all("text", pattern, replacement))
+            again = d.replace_all("text", pattern, replacement)
+            passes.append(
+                f"CASE WHEN instr(text, {d.string(placeholder)}) > 0 THEN {again} ELSE text END"
+            )
+
+        handles = "mention_handles"
+        mention = (
             f"{d.string(redaction.mention_pattern_prefix())} || "
             f"{d.join_list(self._escaped_handles(d, handles), '|')} || "
             f"{d.string(redaction.mention_pattern_suffix())}"
         )
-        mention_once = d.replace_all(expr, pattern, redaction.MENTION_REPLACEMENT)
-        mention_twice = d.replace_all(mention_once, pattern, redaction.MENTION_REPLACEMENT)
-        expr = (
-            f"CASE WHEN {handles} IS NULL OR {d.list_len(handles)} = 0 "
-            f"THEN {expr} ELSE {mention_twice} END"
-        )
+        has_handles = f"{handles} IS NOT NULL AND {d.list_len(handles)} > 0"
+        replaced = d.replace_all("text", mention, redaction.MENTION_REPLACEMENT)
+        passes.append(f"CASE WHEN {has_handles} THEN {replaced} ELSE text END")
+        passes.append(f"CASE WHEN {has_handles} THEN {replaced} ELSE text END")
         for pattern_text in self.identifier_patterns:
-            literal = d.string(pattern_text)
-            for _ in range(2):
-                expr = d.replace_all(expr, literal, redaction.IDENTIFIER_REPLACEMENT)
+            twice(d.string(pattern_text), redaction.IDENTIFIER_REPLACEMENT, redaction.REDACTED)
         if self.policy.redaction.emails:
-            expr = d.replace_all(expr, d.string(redaction.EMAIL), redaction.EMAIL_PLACEHOLDER)
+            passes.append(
+                d.replace_all("text", d.string(redaction.EMAIL), redaction.EMAIL_PLACEHOLDER)
+            )
         if self.policy.redaction.phones:
-            for _ in range(2):
-                expr = d.replace_all(expr, d.string(redaction.PHONE), redaction.PHONE_REPLACEMENT)
-        return expr
+            twice(
+                d.string(redaction.PHONE), redaction.PHONE_REPLACEMENT, redaction.PHONE_PLACEHOLDER
+            )
+        return passes
 
     @staticmethod
     def _escaped_handles(d: Dialect, handles: str) -> str:
@@ -247,6 +260,26 @@ END"""
                 "concat(CAST(s.content_id AS STRING), char(31), coalesce(s.text, ''), "
                 "char(31), coalesce(s.media_uri, ''))"
             )
+        carried = (
+            "content_id, author_id, kind, visibility, created_at, media_uri, parent_id, "
+            "mentions, tags, source_sha256, reason, author_country, mention_handles"
+        )
+        steps = [
+            f"""r0 AS (
+    SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at,
+           CASE WHEN {keep} THEN s.text END AS text,
+           CASE WHEN {keep} THEN s.media_uri END AS media_uri,
+           CASE WHEN {keep} THEN s.parent_id END AS parent_id,
+           CASE WHEN {keep} THEN {mentions} END AS mentions,
+           CASE WHEN {keep} THEN {tags} END AS tags,
+           CASE WHEN {keep} THEN {d.sha256(source)} END AS source_sha256,
+           s.reason, s.author_country, s.mention_handles
+    FROM s)"""
+        ]
+        for number, expr in enumerate(self.redaction_passes(d), start=1):
+            steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
+        last = f"r{len(steps) - 1}"
+        chain = ",\n".join(steps)
         return f"""
 WITH s AS (
     SELECT c.*, a.country AS author_country,
@@ -255,15 +288,8 @@ WITH s AS (
     FROM content c
     LEFT JOIN authors a ON c.author_id = a.user_id
     LEFT JOIN third_party t ON c.content_id = t.content_id
-)
-SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at,
-       CASE WHEN {keep} THEN {self.redacted_text_sql(d, "s.text", "s.mention_handles")} END
-           AS text,
-       CASE WHEN {keep} THEN s.media_uri END AS media_uri,
-       CASE WHEN {keep} THEN s.parent_id END AS parent_id,
-       CASE WHEN {keep} THEN {mentions} END AS mentions,
-       CASE WHEN {keep} THEN {tags} END AS tags,
-       CASE WHEN {keep} THEN {d.sha256(source)} END AS source_sha256,
-       s.reason,
-       s.author_country
-FROM s"""
+),
+{chain}
+SELECT content_id, author_id, kind, visibility, created_at, text, media_uri, parent_id,
+       mentions, tags, source_sha256, reason, author_country
+FROM {last}"""

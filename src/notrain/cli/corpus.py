@@ -1,70 +1,28 @@
-"""The ``notrain`` command: parses arguments, calls the library, maps errors to exit codes."""
+"""``notrain synth``, ``notrain build`` and ``notrain dataset``: the corpus builder's CLI."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from notrain import __version__
-from notrain.errors import NotrainError, UserError
+from notrain.cli.common import err, out, parse_time, progress_bar
 from notrain.settings import get_settings
 
-app = typer.Typer(
-    help="notrain: say no to AI training, and make that no hold all the way into the data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-policy_app = typer.Typer(help="Read, check and explain build policies.", no_args_is_help=True)
+app = typer.Typer()
 dataset_app = typer.Typer(help="Inspect and verify built datasets.", no_args_is_help=True)
-app.add_typer(policy_app, name="policy")
-app.add_typer(dataset_app, name="dataset")
-
-out = Console()
-err = Console(stderr=True)
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,
-        transient=True,
-    )
+def register(root: typer.Typer) -> None:
+    root.command()(synth)
+    root.command()(build)
+    root.add_typer(dataset_app, name="dataset")
 
 
-def _parse_time(value: str, option: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"{option}: {value!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@app.callback(invoke_without_command=True)
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        out.print(f"notrain {__version__}")
-        raise typer.Exit()
-
-
-# -- synth ---------------------------------------------------------------------------------
-
-
-@app.command()
 def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the platform into.")],
     users: Annotated[int, typer.Option(min=1, help="Number of member accounts.")] = 10_000,
@@ -92,7 +50,7 @@ def synth(
     """Generate a synthetic platform (accounts, content, registry snapshot) for demos."""
     from notrain.synth import SNAPSHOT_FILE, synthesize_platform, synthesize_snapshot
 
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("content", total=int(users * content_per_user))
         result = synthesize_platform(
             out_dir,
@@ -116,43 +74,6 @@ def synth(
         out.print(f"registry: sha256 {info.sha256[:16]}…  -> {info.path}")
 
 
-# -- policy --------------------------------------------------------------------------------
-
-
-@policy_app.command("show-default")
-def policy_show_default() -> None:
-    """Print the shipped default policy, with the reasons for each setting."""
-    from notrain.policy.loader import default_policy_text
-
-    sys.stdout.write(default_policy_text())
-
-
-@policy_app.command("check")
-def policy_check(
-    file: Annotated[Path, typer.Argument(help="The policy TOML file to check.")],
-) -> None:
-    """Validate a policy file; errors name the line and key."""
-    from notrain.policy.loader import load_policy
-
-    loaded = load_policy(file)
-    out.print(f"{file}: ok (policy {loaded.policy.name!r}, sha256 {loaded.sha256})")
-
-
-@policy_app.command("explain")
-def policy_explain(
-    file: Annotated[
-        Path | None, typer.Argument(help="The policy TOML file (default: the shipped one).")
-    ] = None,
-) -> None:
-    """Print the rules of a policy in order, in plain words."""
-    from notrain.policy.explain import explain_policy
-    from notrain.policy.loader import load_default_policy, load_policy
-
-    loaded = load_policy(file) if file else load_default_policy()
-    for line in explain_policy(loaded):
-        out.print(line, highlight=False, markup=False, soft_wrap=True)
-
-
 # -- build ---------------------------------------------------------------------------------
 
 
@@ -169,7 +90,6 @@ def _summary_table(counts: dict[str, Any]) -> Table:
     return table
 
 
-@app.command()
 def build(
     content: Annotated[
         str, typer.Option(help="Content: a .parquet/.jsonl/.csv file, a directory or a glob.")
@@ -209,13 +129,13 @@ def build(
         registry=registry,
         out=out_dir,
         policy=loaded,
-        as_of=_parse_time(as_of, "--as-of") if as_of else None,
+        as_of=parse_time(as_of, "--as-of") if as_of else None,
         shard_rows=shard_rows or settings.build_shard_rows,
         threads=threads or settings.build_threads,
         memory_limit=memory_limit or settings.build_memory_limit,
         batch_rows=settings.build_batch_rows,
     )
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("building", total=None)
 
         def report(phase: str, done: int, total: int | None) -> None:
@@ -250,19 +170,3 @@ def dataset_verify(
             err.print(f"{path}: {problem}", highlight=False, markup=False)
         raise typer.Exit(code=8)
     out.print(f"{path}: every file matches its manifest", highlight=False)
-
-
-def main() -> None:
-    """Entry point: run the app and turn notrain's errors into one line and an exit code."""
-    try:
-        app()
-    except NotrainError as exc:
-        err.print(f"error: {exc.message}", highlight=False, markup=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was published")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""``python -m notrain.cli``."""
+
+from notrain.cli import main
+
+main()
