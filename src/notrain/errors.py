@@ -5,8 +5,20 @@
     │   ├── InputError            exit 3  HTTP 422  an input is unreadable or breaks its contract
     │   ├── PolicyError           exit 4  HTTP 422  a policy is malformed or asks the forbidden
     │   ├── SnapshotIntegrityError exit 5 HTTP 409  a snapshot does not match its sidecar hash
-    │   └── OutputError           exit 6  HTTP 409  the output location cannot take a dataset
-    └── BuildError                exit 7  HTTP 500  an engine failed while building
+    │   ├── OutputError           exit 6  HTTP 409  the output location cannot take a dataset
+    │   ├── RequestInvalid        exit 10 HTTP 422  a field of a request is bad or too long
+    │   ├── RequestNotFound       exit 11 HTTP 404  no request (or officer) has that id
+    │   ├── RequestStateError     exit 12 HTTP 409  the request's state does not allow this step
+    │   ├── VerificationFailed    exit 13 HTTP 400  the e-mail code does not verify
+    │   │   ├── CodeWrong         exit 13 HTTP 400  not the code that was sent (attempts left)
+    │   │   ├── CodeExpired       exit 13 HTTP 410  the code is past its 15 minutes
+    │   │   └── CodeAttemptsExhausted exit 13 HTTP 429  five wrong tries: ask for a new code
+    │   ├── RateLimited           exit 14 HTTP 429  resend too soon, or the hourly cap is reached
+    │   └── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
+    ├── BuildError                exit 7  HTTP 500  an engine failed while building
+    ├── DatabaseError             exit 9  HTTP 503  the registry database is unreachable
+    ├── AuditChainBroken          exit 16 HTTP 500  an audit event was changed, removed or reordered
+    └── MailDeliveryError         exit 17 HTTP 502  the SMTP server refused or could not be reached
 
 Each error carries its exit code and HTTP status, so the CLI and (later) the portal map
 them the same way. Messages are one line, name the file and say what is wrong; nothing in
@@ -95,3 +107,104 @@ class BuildError(NotrainError):
 
     exit_code = 7
     http_status = 500
+
+
+class RequestInvalid(UserError):
+    """A field of a request (form, import row or option) is malformed, unknown or too long."""
+
+    exit_code = 10
+    http_status = 422
+
+    def __init__(self, field: str, problem: str, where: str | None = None) -> None:
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class RequestNotFound(UserError):
+    """No request, or no officer, is known by that id."""
+
+    exit_code = 11
+    http_status = 404
+
+
+class RequestStateError(UserError):
+    """The request is in a state that does not allow the step asked for."""
+
+    exit_code = 12
+    http_status = 409
+
+
+class VerificationFailed(UserError):
+    """The e-mail verification code does not verify. Says nothing about accounts."""
+
+    exit_code = 13
+    http_status = 400
+
+
+class CodeWrong(VerificationFailed):
+    """The code is not the one sent; ``attempts_left`` more tries are allowed on it."""
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(
+            f"wrong code; {attempts_left} attempt{'s' if attempts_left != 1 else ''} left"
+            if attempts_left
+            else "wrong code; no attempts left, ask for a new code"
+        )
+        self.attempts_left = attempts_left
+
+
+class CodeExpired(VerificationFailed):
+    """The code is older than its validity; a new one must be asked for."""
+
+    http_status = 410
+
+
+class CodeAttemptsExhausted(VerificationFailed):
+    """Every attempt allowed on the code was used; a new one must be asked for."""
+
+    http_status = 429
+
+
+class RateLimited(UserError):
+    """Asked again too soon, or too often within the hour; ``retry_after`` is in seconds."""
+
+    exit_code = 14
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthenticationFailed(UserError):
+    """An officer's name or password is wrong (never says which)."""
+
+    exit_code = 15
+    http_status = 401
+
+
+class DatabaseError(NotrainError):
+    """The registry database cannot be reached, opened or migrated."""
+
+    exit_code = 9
+    http_status = 503
+
+
+class AuditChainBroken(NotrainError):
+    """The audit trail does not verify: ``seq`` is the first event where the chain breaks."""
+
+    exit_code = 16
+    http_status = 500
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class MailDeliveryError(NotrainError):
+    """The mail server could not be reached or refused a message; it stays queued."""
+
+    exit_code = 17
+    http_status = 502

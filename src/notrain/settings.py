@@ -6,7 +6,9 @@ options override them for one run.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +27,75 @@ class Settings(BaseSettings):
     build_batch_rows: int = Field(
         65_536, gt=0, description="Rows per batch streamed from the engine to the writer."
     )
+    # -- registry ---------------------------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///notrain-registry.db",
+        description="Registry database (SQLAlchemy URL): a SQLite file by default, "
+        "postgresql://user:pass@host/db in production.",
+    )
+    accounts_path: str | None = Field(
+        None,
+        description="The platform's accounts (Parquet file, directory or glob) that requesters "
+        "are matched against; unset, every requester is treated as a non-member.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key for the keyed hash (HMAC-SHA256) of verification codes; unset, a random "
+        "key is created in NOTRAIN_SECRET_KEY_FILE.",
+    )
+    secret_key_file: str = Field(
+        "notrain-secret.key",
+        description="Where the generated secret key is kept (mode 0600) when "
+        "NOTRAIN_SECRET_KEY is unset.",
+    )
+    code_ttl_minutes: int = Field(
+        15, gt=0, description="Minutes an e-mail verification code stays valid."
+    )
+    code_max_attempts: int = Field(5, gt=0, description="Tries allowed on one code.")
+    code_resend_cooldown_seconds: int = Field(
+        60, ge=0, description="Seconds before another code may be sent to the same address."
+    )
+    code_hourly_cap: int = Field(
+        5, gt=0, description="Codes that may be sent to one address within an hour."
+    )
+    due_soon_days: int = Field(
+        7, ge=0, description="Requests due within this many days are listed as due soon."
+    )
+    supervisory_authority: str = Field(
+        "the data protection authority of your country of residence",
+        description="Named in rejections: where a requester may lodge a complaint "
+        "(GDPR Art. 12(4)).",
+    )
+    # -- mail -------------------------------------------------------------------------------
+    mail_from: str = Field(
+        "notrain privacy <privacy@localhost>", description="Sender of every message."
+    )
+    outbox_dir: str = Field(
+        "outbox",
+        description="Folder the messages are written to as .eml files when NOTRAIN_SMTP_HOST "
+        "is unset.",
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server; unset, messages go to NOTRAIN_OUTBOX_DIR instead."
+    )
+    smtp_port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls (upgrade a plain connection), tls (implicit TLS, usually port "
+        "465) or none (loopback test servers only).",
+    )
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, description="Seconds to wait for the SMTP server before giving up."
+    )
+    mail_retry_seconds: int = Field(
+        60,
+        gt=0,
+        description="Wait before retrying a message that could not be sent; doubles per "
+        "failure, up to an hour. Messages are never dropped.",
+    )
+
 
 
 def get_settings() -> Settings:

@@ -37,6 +37,13 @@ def _register() -> None:
 
     corpus.register(app)
     policy.register(app)
+    from notrain.cli import admin, audit, mail, registry, requests
+
+    registry.register(app)
+    requests.register(app)
+    audit.register(app)
+    admin.register(app)
+    mail.register(app)
 
 
 _register()

@@ -1,0 +1,108 @@
+"""Transports: SMTP (host, port, TLS and login from settings) or an outbox folder of .eml files.
+
+A transport sends one message or raises :class:`~notrain.errors.MailDeliveryError`; the
+queue decides what happens next. The outbox is the default, so everything works offline
+and a demo can read the codes it sent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal, Protocol
+
+from notrain.errors import MailDeliveryError
+from notrain.settings import Settings
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+class OutboxTransport:
+    """Writes each message as ``<time>-<random>-<recipient>.eml`` into a folder, atomically."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def describe(self) -> str:
+        return f"outbox {self.folder}"
+
+    def send(self, message: EmailMessage) -> None:
+        # Time first, so names sort in the order messages were written; a random part, so
+        # two processes never pick the same name.
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        to = re.sub(r"[^A-Za-z0-9@._-]", "_", str(message["To"]))[:80]
+        target = self.folder / f"{stamp}-{secrets.token_hex(3)}-{to}.eml"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(message.as_bytes())
+            os.replace(partial, target)
+        except OSError as exc:
+            raise MailDeliveryError(f"{self.folder}: cannot write the outbox: {exc}") from None
+
+
+class SmtpTransport:
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        tls: Literal["starttls", "tls", "none"] = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.context = context
+
+    def describe(self) -> str:
+        return f"smtp {self.host}:{self.port} ({self.tls})"
+
+    def _connect(self) -> smtplib.SMTP:
+        context = self.context or ssl.create_default_context()
+        if self.tls == "tls":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.tls == "starttls":
+            smtp.starttls(context=context)
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            with self._connect() as smtp:
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                refused = smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailDeliveryError(f"{self.describe()}: {type(exc).__name__}: {exc}") from None
+        if refused:
+            raise MailDeliveryError(f"{self.describe()}: recipients refused: {sorted(refused)}")
+
+
+def transport_from_settings(settings: Settings, outbox: str | Path | None = None) -> Transport:
+    """SMTP when ``NOTRAIN_SMTP_HOST`` is set (and no outbox is asked for), else the outbox."""
+    if outbox is None and settings.smtp_host:
+        return SmtpTransport(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_tls,
+            settings.smtp_username,
+            settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            settings.smtp_timeout_seconds,
+        )
+    return OutboxTransport(outbox or settings.outbox_dir)

@@ -1,0 +1,97 @@
+"""The platform's member accounts, as the registry matches requesters against them.
+
+Matching is by verified e-mail (case-insensitive; every account with that address) or by
+handle (case-insensitive, as the contract says). The accounts file is the platform's, in
+the accounts contract; only ``user_id``, ``handle`` and ``email`` are read.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections import defaultdict
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from notrain.errors import InputError
+
+_COLUMNS = ("user_id", "handle", "email")
+
+
+class AccountDirectory(Protocol):
+    def by_email(self, email: str) -> list[int]:
+        """Every account whose address is ``email`` (lower case), in id order."""
+        ...
+
+    def by_handle(self, handle: str) -> int | None:
+        """The account with ``handle`` (lower case, no @), if any."""
+        ...
+
+
+class NoAccounts:
+    """No accounts file: every requester is treated as a non-member (and reviewed)."""
+
+    def by_email(self, email: str) -> list[int]:
+        del email
+        return []
+
+    def by_handle(self, handle: str) -> int | None:
+        del handle
+        return None
+
+
+class AccountIndex:
+    """Accounts held in memory as two lookups; built from rows or a Parquet source."""
+
+    def __init__(self, rows: list[tuple[int, str, str | None]]) -> None:
+        self._by_email: dict[str, list[int]] = defaultdict(list)
+        self._by_handle: dict[str, int] = {}
+        for user_id, handle, email in sorted(rows):
+            self._by_handle[handle.lower()] = user_id
+            if email:
+                self._by_email[email.strip().lower()].append(user_id)
+        self.size = len(rows)
+
+    def by_email(self, email: str) -> list[int]:
+        return list(self._by_email.get(email.lower(), ()))
+
+    def by_handle(self, handle: str) -> int | None:
+        return self._by_handle.get(handle.lower().removeprefix("@"))
+
+    @classmethod
+    def from_parquet(cls, spec: str | Path) -> AccountIndex:
+        """Read a Parquet file, a directory of shards or a glob."""
+        text = str(spec)
+        if any(ch in text for ch in "*?["):
+            files = sorted(glob.glob(text, recursive=True))
+            if not files:
+                raise InputError(text, "no accounts file matches this pattern")
+            source: str | list[str] = files
+        elif Path(text).exists():
+            source = text
+        else:
+            raise InputError(text, "accounts file not found")
+        try:
+            table = pads.dataset(source, format="parquet").to_table(columns=list(_COLUMNS))
+        except (OSError, ValueError, pa.ArrowInvalid) as exc:
+            problem = str(exc).splitlines()[0]
+            raise InputError(
+                text, f"unreadable accounts (Parquet with {', '.join(_COLUMNS)}): {problem}"
+            ) from None
+        if table.column("user_id").null_count or table.column("handle").null_count:
+            raise InputError(text, "null user_id or handle", column="user_id")
+        rows = list(
+            zip(
+                table.column("user_id").to_pylist(),
+                table.column("handle").to_pylist(),
+                table.column("email").to_pylist(),
+                strict=True,
+            )
+        )
+        return cls(rows)
+
+
+def load_accounts(spec: str | Path | None) -> AccountDirectory:
+    return AccountIndex.from_parquet(spec) if spec else NoAccounts()

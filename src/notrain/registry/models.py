@@ -1,0 +1,209 @@
+"""The registry's tables, as SQLAlchemy 2 declarative models.
+
+The schema itself is owned by the Alembic migrations in ``migrations/``; these models must
+match them (a test compares the two). Times are stored in UTC and always read back as
+timezone-aware datetimes, on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Field limits, shared by the schema and the validation of requests.
+EMAIL_MAX = 254  # RFC 5321 path limit
+HANDLE_MAX = 64
+NAME_MAX = 200
+NOTE_MAX = 2000
+REASON_MAX = 2000
+REQUEST_ID_MAX = 32
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime; SQLite keeps it naive, PostgreSQL as timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        del dialect
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Request(Base):
+    """One request of a person: objection, consent, withdrawal, access or erasure."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(String(REQUEST_ID_MAX), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), index=True)
+    handle: Mapped[str | None] = mapped_column(String(HANDLE_MAX))
+    country: Mapped[str] = mapped_column(String(2))
+    note: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    member: Mapped[bool | None] = mapped_column(Boolean)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    extended_months: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    identifiers: Mapped[list[RequestIdentifier]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestIdentifier.id"
+    )
+    subjects: Mapped[list[RequestSubject]] = relationship(
+        back_populates="request",
+        cascade="all, delete-orphan",
+        order_by="RequestSubject.subject_id",
+    )
+
+
+class RequestIdentifier(Base):
+    """A normalised e-mail, handle or full name that identifies a non-member."""
+
+    __tablename__ = "request_identifiers"
+    __table_args__ = (UniqueConstraint("request_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(EMAIL_MAX))
+
+    request: Mapped[Request] = relationship(back_populates="identifiers")
+
+
+class RequestSubject(Base):
+    """A member account a request was matched to, and how (verified e-mail or handle)."""
+
+    __tablename__ = "request_subjects"
+
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    matched_by: Mapped[str] = mapped_column(String(8))
+
+    request: Mapped[Request] = relationship(back_populates="subjects")
+
+
+class VerificationCode(Base):
+    """A code sent to an address: only its keyed hash is kept, never the code."""
+
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QueuedMail(Base):
+    """A message waiting to be sent, or sent. Rows are kept, so nothing is lost or re-sent.
+
+    ``template`` and ``params`` are rendered when the message is sent, not when it is
+    queued: a verification code is made at that moment, so no code ever sits in the
+    database in clear, and its fifteen minutes start when it can actually arrive.
+    """
+
+    __tablename__ = "mail_queue"
+    __table_args__ = (Index("ix_mail_queue_due", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    to_address: Mapped[str] = mapped_column(String(EMAIL_MAX), index=True)
+    template: Mapped[str] = mapped_column(String(32))
+    params: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class AuditEvent(Base):
+    """One event of the append-only audit trail, chained to the one before by its hash."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The last event of the chain (one row): appends lock it, verify compares against it."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Officer(Base):
+    """A privacy officer who may sign in to the console; the password as an argon2 hash."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def row_dict(row: Base) -> dict[str, Any]:
+    """The column values of a row, by column name."""
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
