@@ -107,9 +107,8 @@ def job_duckdb(src: Path, work: Path, limit: int | None) -> int:
     con.execute("SET TimeZone = 'UTC'")
     out = work / "hand.parquet"
     con.execute(f"COPY ({_hand_query(src)}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
-    rows = con.execute(f"SELECT count(*) FROM read_parquet('{src}/content.parquet')").fetchone()
-    assert rows is not None
-    return int(rows[0])
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{src}/content.parquet')").fetchall()
+    return int(rows[0][0])
 
 
 def job_pandas(src: Path, work: Path, limit: int | None) -> int:
@@ -188,6 +187,7 @@ def job_notrain(src: Path, work: Path, limit: int | None) -> int:
             as_of=datetime.fromisoformat(AS_OF),
         )
     )
+    print(json.dumps({"timings": result.timings}), file=sys.stderr)
     return int(result.counts["input"])
 
 

@@ -21,11 +21,10 @@ class Settings(BaseSettings):
     build_threads: int | None = Field(
         None, description="Worker threads for the build engine (default: one per core)."
     )
-    build_shard_rows: int = Field(
-        1_000_000, gt=0, description="Kept rows per part-*.parquet shard of a dataset."
-    )
-    build_batch_rows: int = Field(
-        65_536, gt=0, description="Rows per batch streamed from the engine to the writer."
+    build_chunk_rows: int = Field(
+        1_000_000,
+        gt=0,
+        description="Input rows scored at a time; each chunk's kept rows make one shard.",
     )
     # -- registry ---------------------------------------------------------------------------
     database_url: str = Field(

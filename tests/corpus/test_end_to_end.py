@@ -39,7 +39,7 @@ def built(platform: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--content", str(platform / "content.parquet"),
          "--accounts", str(platform / "accounts.parquet"),
          "--registry", str(platform / SNAPSHOT_FILE),
-         "--as-of", AS_OF.isoformat(), "--out", str(out), "--shard-rows", "5000", "--json"],
+         "--as-of", AS_OF.isoformat(), "--out", str(out), "--chunk-rows", "5000", "--json"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -136,7 +136,7 @@ def test_rerun_is_byte_identical(platform: Path, built: Path, tmp_path: Path) ->
             out=again,
             policy=load_default_policy(),
             as_of=AS_OF,
-            shard_rows=5000,
+            chunk_rows=5000,
             threads=1,
         )
     )

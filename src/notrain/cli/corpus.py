@@ -104,8 +104,13 @@ def build(
         str | None,
         typer.Option(help="Decisions effective at this ISO time count (default: now)."),
     ] = None,
-    shard_rows: Annotated[
-        int | None, typer.Option(min=1, help="Kept rows per shard [NOTRAIN_BUILD_SHARD_ROWS].")
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Input rows per chunk; a chunk's kept rows make one shard "
+            "[NOTRAIN_BUILD_CHUNK_ROWS].",
+        ),
     ] = None,
     threads: Annotated[
         int | None, typer.Option(min=1, help="Engine threads [NOTRAIN_BUILD_THREADS].")
@@ -130,10 +135,9 @@ def build(
         out=out_dir,
         policy=loaded,
         as_of=parse_time(as_of, "--as-of") if as_of else None,
-        shard_rows=shard_rows or settings.build_shard_rows,
+        chunk_rows=chunk_rows or settings.build_chunk_rows,
         threads=threads or settings.build_threads,
         memory_limit=memory_limit or settings.build_memory_limit,
-        batch_rows=settings.build_batch_rows,
     )
     with progress_bar() as bar:
         task = bar.add_task("building", total=None)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,16 +38,17 @@ class BuildRequest:
     out: Path
     policy: LoadedPolicy
     as_of: datetime | None = None
-    shard_rows: int = 1_000_000
+    chunk_rows: int = 1_000_000
     threads: int | None = None
     memory_limit: str = "1GB"
-    batch_rows: int = 65_536
 
 
 @dataclass(frozen=True)
 class BuildResult:
     out: Path
     manifest: dict[str, Any]
+    timings: dict[str, float]
+    """Seconds per phase of this run; not part of the dataset, which must not vary."""
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -98,25 +100,31 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
     total = _row_count(content)
 
     staging = dataset.staging_dir(request.out)
-    writer: dataset.DatasetWriter | None = None
     try:
-        hashes = fingerprint([content, accounts])
-        engine = DuckDBEngine(
-            threads=request.threads,
-            memory_limit=request.memory_limit,
-            temp_dir=staging / ".spill",
-        )
-        identifiers = engine.identifiers(snapshot, as_of.isoformat())
-        plan = BuildPlan.compile(request.policy.policy, as_of, identifiers)
-        writer = dataset.DatasetWriter(staging, shard_rows=request.shard_rows)
-        report("scoring", 0, total)
-        done = 0
-        for batch in engine.run(plan, content, accounts, snapshot, request.batch_rows):
-            writer.write(batch)
-            done += batch.num_rows
-            report("writing", done, total)
-        writer.close()
-        invalid = writer.tally.invalid(INVALID_PREFIX)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Hashing the inputs overlaps with the build; hashlib releases the GIL.
+            hashing = pool.submit(fingerprint, [content, accounts])
+            engine = DuckDBEngine(
+                threads=request.threads,
+                memory_limit=request.memory_limit,
+                temp_dir=staging / ".spill",
+            )
+            identifiers = engine.identifiers(snapshot, as_of.isoformat())
+            plan = BuildPlan.compile(request.policy.policy, as_of, identifiers)
+            report("building", 0, total)
+            output = engine.execute(
+                plan,
+                content,
+                accounts,
+                snapshot,
+                staging,
+                chunk_rows=request.chunk_rows,
+                progress=lambda done: report("building", done, total),
+            )
+            hashes = hashing.result()
+        tally = dataset.Tally()
+        tally.add_rows(output.counts)
+        invalid = tally.invalid(INVALID_PREFIX)
         if invalid:
             problem, count = sorted(invalid.items())[0]
             raise InputError(content.label, f"{count} rows with {problem}")
@@ -148,25 +156,26 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
             "engine": {"name": engine.name, "version": engine.version},
             "notrain_version": __version__,
             "reason_order": reason_order,
-            "counts": writer.tally.summary(reason_order),
+            "counts": tally.summary(reason_order),
             "redaction": {
                 "identifier_patterns": len(plan.identifier_patterns),
                 "identifiers": len(identifiers),
             },
-            "shards": [{"file": s.file, "rows": s.rows, "sha256": s.sha256} for s in writer.shards],
+            "shards": [
+                {"file": name, "rows": rows, "sha256": dataset.file_sha256(staging / name)}
+                for name, rows in output.shards
+            ],
             "files": {
                 name: dataset.file_sha256(staging / name)
                 for name in (dataset.EXCLUSIONS_FILE, dataset.LINEAGE_FILE)
             },
         }
-        report("publishing", done, total)
+        report("publishing", tally.total, total)
         dataset.publish(staging, request.out, manifest)
     except BaseException:
-        if writer is not None:
-            writer.abort()
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BuildResult(out=request.out, manifest=manifest)
+    return BuildResult(out=request.out, manifest=manifest, timings=output.timings)
 
 
 __all__ = ["BuildRequest", "BuildResult", "UserError", "build_dataset"]

@@ -1,13 +1,12 @@
 """A dataset on disk: shards of kept rows, exclusions, lineage and the manifest.
 
-Everything is written into a staging directory beside the destination; the manifest is
-written last and the directory is renamed into place in one step, so a dataset either
-exists whole, with a manifest that verifies, or not at all.
+Engines write shards, exclusions and lineage into a staging directory beside the
+destination; the manifest is written last and the directory is renamed into place in one
+step, so a dataset either exists whole, with a manifest that verifies, or not at all.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -17,11 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from notrain.contracts import DATASET, EXCLUSIONS, LINEAGE
 from notrain.errors import OutputError
 
 MANIFEST = "manifest.json"
@@ -52,19 +46,13 @@ class Tally:
 
     counts: Counter[tuple[str | None, str | None, str]] = field(default_factory=Counter)
 
-    def add(self, batch: pa.RecordBatch) -> None:
-        table = pa.Table.from_batches([batch]).select(["reason", "author_country", "kind"])
-        grouped = table.group_by(["reason", "author_country", "kind"]).aggregate(
-            [([], "count_all")]
-        )
-        for reason, country, kind, count in zip(
-            grouped["reason"].to_pylist(),
-            grouped["author_country"].to_pylist(),
-            grouped["kind"].to_pylist(),
-            grouped["count_all"].to_pylist(),
-            strict=True,
-        ):
+    def add_rows(self, rows: list[tuple[str | None, str | None, str, int]]) -> None:
+        for reason, country, kind, count in rows:
             self.counts[(reason, country, kind)] += count
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
     def invalid(self, prefix: str) -> dict[str, int]:
         found: Counter[str] = Counter()
@@ -100,79 +88,6 @@ class Tally:
             "excluded_by_country": dict(sorted(excl_country.items())),
             "excluded_by_kind": dict(sorted(excl_kind.items())),
         }
-
-
-class DatasetWriter:
-    """Splits scored batches into shards, exclusions and lineage inside ``staging``."""
-
-    def __init__(self, staging: Path, shard_rows: int = 1_000_000) -> None:
-        self.staging = staging
-        self.shard_rows = shard_rows
-        self.tally = Tally()
-        self.shards: list[Shard] = []
-        self._shard: pq.ParquetWriter | None = None
-        self._shard_path: Path | None = None
-        self._shard_count = 0
-        self._exclusions = pq.ParquetWriter(
-            staging / EXCLUSIONS_FILE, EXCLUSIONS, compression=COMPRESSION
-        )
-        self._lineage = pq.ParquetWriter(staging / LINEAGE_FILE, LINEAGE, compression=COMPRESSION)
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self.tally.add(batch)
-        kept_mask = pc.is_null(batch.column("reason"))
-        excluded = batch.filter(pc.invert(kept_mask))
-        if excluded.num_rows:
-            self._exclusions.write_batch(
-                pa.record_batch(
-                    [excluded.column("content_id"), excluded.column("reason")], schema=EXCLUSIONS
-                )
-            )
-        kept = batch.filter(kept_mask)
-        if kept.num_rows:
-            rows = pa.Table.from_batches([kept]).select(DATASET.names).cast(DATASET)
-            self._lineage.write_table(rows.select(LINEAGE.names).cast(LINEAGE))
-            self._write_kept(rows)
-
-    def _write_kept(self, rows: pa.Table) -> None:
-        offset = 0
-        while offset < rows.num_rows:
-            if self._shard is None:
-                self._open_shard()
-            assert self._shard is not None
-            room = self.shard_rows - self._shard_count
-            piece = rows.slice(offset, room)
-            self._shard.write_table(piece)
-            self._shard_count += piece.num_rows
-            offset += piece.num_rows
-            if self._shard_count >= self.shard_rows:
-                self._close_shard()
-
-    def _open_shard(self) -> None:
-        self._shard_path = self.staging / f"part-{len(self.shards):05d}.parquet"
-        self._shard = pq.ParquetWriter(self._shard_path, DATASET, compression=COMPRESSION)
-        self._shard_count = 0
-
-    def _close_shard(self) -> None:
-        assert self._shard is not None
-        assert self._shard_path is not None
-        self._shard.close()
-        self.shards.append(
-            Shard(self._shard_path.name, self._shard_count, file_sha256(self._shard_path))
-        )
-        self._shard = None
-
-    def close(self) -> None:
-        if self._shard is not None:
-            self._close_shard()
-        self._exclusions.close()
-        self._lineage.close()
-
-    def abort(self) -> None:
-        for writer in (self._shard, self._exclusions, self._lineage):
-            if writer is not None:
-                with contextlib.suppress(OSError, pa.ArrowException):
-                    writer.close()
 
 
 def staging_dir(out: Path) -> Path:

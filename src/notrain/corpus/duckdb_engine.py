@@ -1,22 +1,35 @@
 """The DuckDB engine: runs a :class:`~notrain.corpus.plan.BuildPlan` in-process.
 
 Inputs are read as views that cast every column to its contract type, so a bad value
-fails the build with the name of the input rather than passing through. The scored
-result streams out as Arrow record batches, ordered by ``content_id`` so reruns are
-byte-identical; DuckDB spills to ``temp_dir`` to keep memory within ``memory_limit``.
+fails the build with the name of the input rather than passing through. The content
+is scored in chunks of input order; each chunk's kept rows, sorted by ``content_id``,
+become one shard, so reruns are byte-identical and memory is bounded by the chunk.
+DuckDB spills to ``temp_dir`` to stay within ``memory_limit``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from notrain.contracts import ACCOUNTS, CONTENT, SNAPSHOT, DecisionKind
+from notrain.contracts import (
+    ACCOUNTS,
+    CONTENT,
+    EXCLUSIONS,
+    LINEAGE,
+    SNAPSHOT,
+    DecisionKind,
+)
+from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet
@@ -55,6 +68,24 @@ def _first_line(exc: BaseException) -> str:
 
 
 @dataclass
+class EngineOutput:
+    """What an engine reports back: row counts by (reason, country, kind), and its shards."""
+
+    counts: list[tuple[str | None, str | None, str, int]] = field(default_factory=list)
+    shards: list[tuple[str, int]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the wall time of the block to ``timings[phase]`` (for run statistics)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
+
+
+@dataclass
 class DuckDBEngine:
     threads: int | None = None
     memory_limit: str = "1GB"
@@ -69,7 +100,7 @@ class DuckDBEngine:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": self.memory_limit,
-            "preserve_insertion_order": False,
+            "preserve_insertion_order": True,
         }
         if self.threads:
             config["threads"] = self.threads
@@ -77,6 +108,7 @@ class DuckDBEngine:
             config["temp_directory"] = str(self.temp_dir)
         con = duckdb.connect(":memory:", config=config)
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         return con
 
     # -- reading inputs ----------------------------------------------------------------
@@ -95,33 +127,50 @@ class DuckDBEngine:
     def _register(
         self, con: duckdb.DuckDBPyConnection, source: InputSet, schema: pa.Schema, name: str
     ) -> None:
+        self._register_relation(
+            con,
+            source.label,
+            self._reader(source),
+            schema,
+            name,
+            textual_ok=source.format != "parquet",
+            fmt=source.format,
+        )
+
+    def _register_relation(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        label: str,
+        relation: str,
+        schema: pa.Schema,
+        name: str,
+        textual_ok: bool,
+        fmt: str = "parquet",
+    ) -> None:
+        """A view ``name`` over ``relation`` with every contract column cast to its type."""
         raw = f"raw_{name}"
         try:
-            con.execute(f"CREATE VIEW {raw} AS SELECT * FROM {self._reader(source)}")
+            con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT * FROM {relation}")
             described = con.execute(f"DESCRIBE {raw}").fetchall()
         except duckdb.Error as exc:
-            raise InputError(
-                source.label, f"unreadable {source.format}: {_first_line(exc)}"
-            ) from None
+            raise InputError(label, f"unreadable {fmt}: {_first_line(exc)}") from None
         found = {str(row[0]): str(row[1]) for row in described}
         columns = []
         for column in schema:
             if column.name not in found:
-                raise InputError(source.label, "missing", column=column.name)
+                raise InputError(label, "missing", column=column.name)
             target, accepted = _target(column.type)
             actual = found[column.name]
-            textual = source.format != "parquet" and actual in {"VARCHAR", "JSON"}
+            textual = textual_ok and actual in {"VARCHAR", "JSON"}
             if actual not in accepted and not textual and actual not in {"NULL", '"NULL"'}:
-                raise InputError(
-                    source.label, f"has type {actual}, expected {target}", column=column.name
-                )
+                raise InputError(label, f"has type {actual}, expected {target}", column=column.name)
             value = f'"{column.name}"'
-            if source.format == "csv" and column.nullable:
+            if fmt == "csv" and column.nullable:
                 value = f"NULLIF({value}, '')"
             if target == "DATE" and actual in _TIMESTAMP_TYPES:
                 value = f"CAST({value} AS TIMESTAMPTZ)"
             columns.append(f'CAST({value} AS {target}) AS "{column.name}"')
-        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(columns)} FROM {raw}")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(columns)} FROM {raw}")
 
     def _materialise(
         self, con: duckdb.DuckDBPyConnection, source: InputSet, sql: str, what: str
@@ -135,11 +184,11 @@ class DuckDBEngine:
         self, con: duckdb.DuckDBPyConnection, source: InputSet, sql: str, problem: str
     ) -> None:
         try:
-            row = con.execute(sql).fetchone()
+            rows = con.execute(sql).fetchall()
         except duckdb.Error as exc:
             raise InputError(source.label, f"unreadable: {_first_line(exc)}") from None
-        if row is not None:
-            raise InputError(source.label, problem.format(*row))
+        if rows:
+            raise InputError(source.label, problem.format(*rows[0]))
 
     def _load_accounts(self, con: duckdb.DuckDBPyConnection, source: InputSet) -> None:
         self._register(con, source, ACCOUNTS, "accounts_in")
@@ -213,48 +262,143 @@ class DuckDBEngine:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(
+    def _chunks(
+        self, con: duckdb.DuckDBPyConnection, content: InputSet, work: Path, chunk_rows: int
+    ) -> Iterator[tuple[str, str]]:
+        """The content in chunks of input order: (label, relation) of up to ``chunk_rows`` rows.
+
+        Parquet is read in place, DuckDB skipping to each chunk by row number; JSONL and CSV
+        are first converted to Parquet through the contract's casts, so a bad value fails
+        here, naming the file.
+        """
+        files: tuple[Path, ...] = content.files
+        if content.format != "parquet":
+            self._register(con, content, CONTENT, "content_text")
+            converted = work / "content.parquet"
+            self._materialise(
+                con,
+                content,
+                f"COPY (SELECT * FROM content_text) TO {_quote(converted)} (FORMAT parquet)",
+                "value",
+            )
+            files = (converted,)
+        for path in files:
+            label = str(path) if content.format == "parquet" else content.label
+            try:
+                rows = int(pq.ParquetFile(path).metadata.num_rows)
+            except (OSError, pa.ArrowException) as exc:
+                raise InputError(label, f"unreadable parquet: {exc}") from None
+            for start in range(0, rows, chunk_rows):
+                yield (
+                    label,
+                    (
+                        f"(SELECT * EXCLUDE (file_row_number) FROM read_parquet({_quote(path)}, "
+                        f"file_row_number = true) WHERE file_row_number >= {start} "
+                        f"AND file_row_number < {start + chunk_rows})"
+                    ),
+                )
+
+    def execute(
         self,
         plan: BuildPlan,
         content: InputSet,
         accounts: InputSet,
         snapshot: InputSet,
-        batch_rows: int = 65_536,
-    ) -> Iterator[pa.RecordBatch]:
-        """Stream the scored rows: the dataset columns plus ``reason`` and ``author_country``."""
+        staging: Path,
+        chunk_rows: int = 1_000_000,
+        progress: Callable[[int], None] | None = None,
+    ) -> EngineOutput:
+        """Run the plan chunk by chunk, writing shards, exclusions and lineage into ``staging``.
+
+        Each chunk is scored whole, then its kept rows are written, sorted by
+        ``content_id``, as one shard; memory is bounded by the chunk, not the input.
+        """
+        work = staging / ".work"
+        work.mkdir(exist_ok=True)
         con = self._connect()
+        output = EngineOutput()
+        exclusions = pq.ParquetWriter(staging / EXCLUSIONS_FILE, EXCLUSIONS, compression="zstd")
+        lineage = pq.ParquetWriter(staging / LINEAGE_FILE, LINEAGE, compression="zstd")
         try:
-            self._load_accounts(con, accounts)
-            self._load_snapshot(con, snapshot)
-            self._register(con, content, CONTENT, "content")
-            self._check(
-                con,
-                content,
-                "SELECT content_id FROM content WHERE content_id IS NOT NULL "
-                "GROUP BY content_id HAVING count(*) > 1 LIMIT 1",
-                "column 'content_id': duplicate id {}",
-            )
             d = DUCKDB
-            for name, sql in (
-                ("decisions", plan.decisions_sql(d)),
-                ("authors", plan.authors_sql(d)),
-                ("blocked", plan.blocked_sql(d)),
-            ):
-                con.execute(f"CREATE TABLE {name} AS {sql}")
-            self._materialise(
-                con, content, f"CREATE TABLE third_party AS {plan.third_party_sql(d)}", "value"
-            )
-            query = f"{plan.scored_sql(d)}\nORDER BY content_id"
-            try:
-                reader = con.sql(query).to_arrow_reader(batch_rows)
-                yield from reader
-            except duckdb.ConversionException as exc:
-                raise InputError(content.label, f"bad value: {_first_line(exc)}") from None
-            except duckdb.InvalidInputException as exc:
-                raise InputError(content.label, f"unreadable: {_first_line(exc)}") from None
-            except duckdb.IOException as exc:
-                raise InputError(content.label, f"unreadable: {_first_line(exc)}") from None
-            except duckdb.Error as exc:
-                raise BuildError(f"DuckDB failed: {_first_line(exc)}") from None
+            with output.timed("load accounts and snapshot"):
+                self._load_accounts(con, accounts)
+                self._load_snapshot(con, snapshot)
+                for name, sql in (
+                    ("decisions", plan.decisions_sql(d)),
+                    ("authors", plan.authors_sql(d)),
+                    ("blocked", plan.blocked_sql(d)),
+                ):
+                    con.execute(f"CREATE TABLE {name} AS {sql}")
+            done = 0
+            for label, relation in self._chunks(con, content, work, chunk_rows):
+                self._register_relation(con, label, relation, CONTENT, "content", textual_ok=False)
+                with output.timed("third parties"):
+                    self._materialise(
+                        con,
+                        content,
+                        f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d)}",
+                        "value",
+                    )
+                with output.timed("reasons"):
+                    self._materialise(
+                        con,
+                        content,
+                        f"CREATE OR REPLACE TEMP TABLE reasons AS {plan.reasons_sql(d)}",
+                        "value",
+                    )
+                    counts = [
+                        (r[0], r[1], r[2], int(r[3]))
+                        for r in con.execute(
+                            "SELECT reason, author_country, kind, count(*) "
+                            "FROM reasons GROUP BY ALL"
+                        ).fetchall()
+                    ]
+                output.counts.extend(counts)
+                with output.timed("write exclusions"):
+                    excluded = con.sql(
+                        "SELECT content_id, reason FROM reasons WHERE reason IS NOT NULL "
+                        "ORDER BY content_id"
+                    ).to_arrow_table()
+                    exclusions.write_table(excluded.cast(EXCLUSIONS))
+                kept_rows = sum(count for reason, _, _, count in counts if reason is None)
+                if kept_rows:
+                    shard = staging / f"part-{len(output.shards):05d}.parquet"
+                    with output.timed("redact and write shards"):
+                        self._materialise(
+                            con,
+                            content,
+                            f"COPY ({plan.kept_sql(d)} ORDER BY content_id) TO {_quote(shard)} "
+                            "(FORMAT parquet, COMPRESSION zstd)",
+                            "value",
+                        )
+                    output.shards.append((shard.name, kept_rows))
+                    with output.timed("write lineage"):
+                        kept_lineage = con.sql(
+                            "SELECT content_id, author_id, mentions, tags "
+                            f"FROM read_parquet({_quote(shard)})"
+                        ).to_arrow_table()
+                        lineage.write_table(kept_lineage.cast(LINEAGE))
+                done += sum(count for _, _, _, count in counts)
+                if progress:
+                    progress(done)
+            exclusions.close()
+            lineage.close()
+            with output.timed("check ids"):
+                self._check(
+                    con,
+                    content,
+                    "SELECT content_id FROM read_parquet(["
+                    f"{_quote(staging / EXCLUSIONS_FILE)}, {_quote(staging / LINEAGE_FILE)}]) "
+                    "GROUP BY content_id HAVING count(*) > 1 LIMIT 1",
+                    "column 'content_id': duplicate id {}",
+                )
+        except duckdb.Error as exc:
+            raise BuildError(f"DuckDB failed: {_first_line(exc)}") from None
         finally:
+            for writer in (exclusions, lineage):
+                with contextlib.suppress(OSError, pa.ArrowException):
+                    writer.close()
             con.close()
+            shutil.rmtree(work, ignore_errors=True)
+        return output

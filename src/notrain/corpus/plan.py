@@ -13,13 +13,14 @@ contracts, as the engine registers them):
 2. ``authors``: accounts with their jurisdiction's regime and their decisions.
 3. ``blocked``: people whose objection or erasure protects them in others' content.
 4. ``third_party``: per content row, the blocked people it tags or mentions.
-5. ``scored``: every content row with its exclusion reason (NULL = kept) and, for kept
-   rows, the redacted text and the surviving mentions and tags.
+5. ``reasons``: every content row's exclusion reason (NULL = kept).
+6. ``kept``: the kept rows, with redacted text and the surviving mentions and tags.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,6 +33,10 @@ INVALID_PREFIX = "!"
 """Reasons starting with this mark a row that breaks the input contract, not the policy."""
 
 MEDIA_KINDS = (ContentKind.PHOTO.value, ContentKind.VIDEO.value)
+
+
+def _replace(d: Dialect, source: str, pattern: str, replacement: str) -> str:
+    return d.replace_all(source, pattern, replacement)
 
 
 @dataclass(frozen=True)
@@ -206,18 +211,26 @@ END"""
     def redaction_passes(self, d: Dialect) -> list[str]:
         """The redaction of kept text, as successive expressions over ``text``.
 
-        Each pass is its own projection, so no expression is evaluated twice. Where a pass
-        must run again to catch matches whose boundary the previous match consumed
-        ("bob bob"), the repeat only runs on rows that hold the placeholder.
+        Each pass is its own projection, so no expression is evaluated twice. A pattern that
+        captures its left boundary runs a second time, only on rows that hold its
+        placeholder, to catch matches whose boundary the previous match consumed
+        ("bob bob"); that repeat is folded into the next pass's projection.
         """
         passes: list[str] = []
+        pending = ""  # the repeat of the previous pattern, over "text"
 
-        def twice(pattern: str, replacement: str, placeholder: str) -> None:
-            passes.append(d.replace_all("text", pattern, replacement))
+        def add(expr_over: Callable[[str], str], repeat: str = "") -> None:
+            nonlocal pending
+            source = pending or "text"
+            passes.append(expr_over(source))
+            pending = repeat
+
+        def repeat_of(pattern: str, replacement: str, placeholder: str, guard: str = "") -> str:
             again = d.replace_all("text", pattern, replacement)
-            passes.append(
-                f"CASE WHEN instr(text, {d.string(placeholder)}) > 0 THEN {again} ELSE text END"
-            )
+            condition = f"instr(text, {d.string(placeholder)}) > 0"
+            if guard:
+                condition = f"{guard} AND {condition}"
+            return f"CASE WHEN {condition} THEN {again} ELSE text END"
 
         handles = "mention_handles"
         mention = (
@@ -226,19 +239,34 @@ END"""
             f"{d.string(redaction.mention_pattern_suffix())}"
         )
         has_handles = f"{handles} IS NOT NULL AND {d.list_len(handles)} > 0"
-        replaced = d.replace_all("text", mention, redaction.MENTION_REPLACEMENT)
-        passes.append(f"CASE WHEN {has_handles} THEN {replaced} ELSE text END")
-        passes.append(f"CASE WHEN {has_handles} THEN {replaced} ELSE text END")
+        add(
+            lambda src: (
+                f"CASE WHEN {has_handles} THEN "
+                f"{d.replace_all(src, mention, redaction.MENTION_REPLACEMENT)} ELSE {src} END"
+            ),
+            repeat_of(
+                mention, redaction.MENTION_REPLACEMENT, redaction.HANDLE_REDACTED, has_handles
+            ),
+        )
         for pattern_text in self.identifier_patterns:
-            twice(d.string(pattern_text), redaction.IDENTIFIER_REPLACEMENT, redaction.REDACTED)
+            pattern = d.string(pattern_text)
+            add(
+                functools.partial(
+                    _replace, d, pattern=pattern, replacement=redaction.IDENTIFIER_REPLACEMENT
+                ),
+                repeat_of(pattern, redaction.IDENTIFIER_REPLACEMENT, redaction.REDACTED),
+            )
         if self.policy.redaction.emails:
-            passes.append(
-                d.replace_all("text", d.string(redaction.EMAIL), redaction.EMAIL_PLACEHOLDER)
-            )
+            email = d.string(redaction.EMAIL)
+            add(lambda src: d.replace_all(src, email, redaction.EMAIL_PLACEHOLDER))
         if self.policy.redaction.phones:
-            twice(
-                d.string(redaction.PHONE), redaction.PHONE_REPLACEMENT, redaction.PHONE_PLACEHOLDER
+            phone = d.string(redaction.PHONE)
+            add(
+                lambda src: d.replace_all(src, phone, redaction.PHONE_REPLACEMENT),
+                repeat_of(phone, redaction.PHONE_REPLACEMENT, redaction.PHONE_PLACEHOLDER),
             )
+        if pending:
+            passes.append(pending)
         return passes
 
     @staticmethod
@@ -246,11 +274,32 @@ END"""
         # Handles are validated to [A-Za-z0-9_.]; only the dot needs escaping.
         return d.transform_list(handles, "h", f"replace(h, '.', {d.string(chr(92) + '.')})")
 
-    def scored_sql(self, d: Dialect) -> str:
-        keep = "s.reason IS NULL"
+    _JOINED = """
+    FROM content c
+    LEFT JOIN authors a ON c.author_id = a.user_id
+    LEFT JOIN third_party t ON c.content_id = t.content_id"""
+
+    def reasons_sql(self, d: Dialect) -> str:
+        """Every content row's exclusion reason (NULL = kept), with what the counts need.
+
+        Reads no text, so it stays cheap; the kept rows are produced by :meth:`kept_sql`.
+        """
+        return f"""
+SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} AS reason
+{self._JOINED}"""
+
+    def kept_sql(self, d: Dialect) -> str:
+        """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash."""
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
-        mentions = d.filter_list(d.empty_if_null("s.mentions"), "x", not_blocked)
-        tags = d.filter_list(d.empty_if_null("s.tags"), "x", not_blocked)
+        # Only rows that name a blocked person need their lists filtered.
+        mentions = (
+            f"CASE WHEN s.blocked_ids IS NULL THEN {d.empty_if_null('s.mentions')} "
+            f"ELSE {d.filter_list(d.empty_if_null('s.mentions'), 'x', not_blocked)} END"
+        )
+        tags = (
+            f"CASE WHEN s.blocked_ids IS NULL THEN {d.empty_if_null('s.tags')} "
+            f"ELSE {d.filter_list(d.empty_if_null('s.tags'), 'x', not_blocked)} END"
+        )
         source = (
             "CAST(s.content_id AS VARCHAR) || chr(31) || coalesce(s.text, '') "
             "|| chr(31) || coalesce(s.media_uri, '')"
@@ -262,34 +311,25 @@ END"""
             )
         carried = (
             "content_id, author_id, kind, visibility, created_at, media_uri, parent_id, "
-            "mentions, tags, source_sha256, reason, author_country, mention_handles"
+            "mentions, tags, source_sha256, mention_handles"
         )
         steps = [
             f"""r0 AS (
-    SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at,
-           CASE WHEN {keep} THEN s.text END AS text,
-           CASE WHEN {keep} THEN s.media_uri END AS media_uri,
-           CASE WHEN {keep} THEN s.parent_id END AS parent_id,
-           CASE WHEN {keep} THEN {mentions} END AS mentions,
-           CASE WHEN {keep} THEN {tags} END AS tags,
-           CASE WHEN {keep} THEN {d.sha256(source)} END AS source_sha256,
-           s.reason, s.author_country, s.mention_handles
+    SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at, s.text,
+           s.media_uri, s.parent_id, {mentions} AS mentions, {tags} AS tags,
+           {d.sha256(source)} AS source_sha256, s.mention_handles
     FROM s)"""
         ]
         for number, expr in enumerate(self.redaction_passes(d), start=1):
             steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
-        last = f"r{len(steps) - 1}"
         chain = ",\n".join(steps)
         return f"""
 WITH s AS (
-    SELECT c.*, a.country AS author_country,
-           t.blocked_ids, t.mention_handles,
-           {self.reason_sql(d)} AS reason
-    FROM content c
-    LEFT JOIN authors a ON c.author_id = a.user_id
-    LEFT JOIN third_party t ON c.content_id = t.content_id
+    SELECT c.*, t.blocked_ids, t.mention_handles
+    {self._JOINED}
+    WHERE ({self.reason_sql(d)}) IS NULL
 ),
 {chain}
 SELECT content_id, author_id, kind, visibility, created_at, text, media_uri, parent_id,
-       mentions, tags, source_sha256, reason, author_country
-FROM {last}"""
+       mentions, tags, source_sha256
+FROM r{len(steps) - 1}"""
