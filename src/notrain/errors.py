@@ -14,7 +14,8 @@
     │   │   ├── CodeExpired       exit 13 HTTP 410  the code is past its 15 minutes
     │   │   └── CodeAttemptsExhausted exit 13 HTTP 429  five wrong tries: ask for a new code
     │   ├── RateLimited           exit 14 HTTP 429  resend too soon, or the hourly cap is reached
-    │   └── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
+    │   ├── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
+    │   └── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
     ├── BuildError                exit 7  HTTP 500  an engine failed while building
     ├── DatabaseError             exit 9  HTTP 503  the registry database is unreachable
     ├── AuditChainBroken          exit 16 HTTP 500  an audit event was changed, removed or reordered
@@ -208,3 +209,18 @@ class MailDeliveryError(NotrainError):
 
     exit_code = 17
     http_status = 502
+
+
+class ExtraNotInstalled(UserError):
+    """A command needs an optional extra that is not installed; the message says how."""
+
+    exit_code = 18
+    http_status = 501
+
+    def __init__(self, extra: str, packages: list[str]) -> None:
+        super().__init__(
+            f"this needs the {extra!r} extra ({', '.join(packages)} missing): "
+            f"pip install 'notrain[{extra}]'"
+        )
+        self.extra = extra
+        self.packages = packages

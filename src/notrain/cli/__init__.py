@@ -44,6 +44,9 @@ def _register() -> None:
     audit.register(app)
     admin.register(app)
     mail.register(app)
+    from notrain.cli import signals
+
+    signals.register(app)
 
 
 _register()

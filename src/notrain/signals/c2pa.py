@@ -1,0 +1,102 @@
+"""Training and mining assertions in C2PA manifests: ``c2pa.training-mining`` and CAWG's
+``cawg.training-mining``.
+
+Each assertion holds ``entries`` keyed ``<ns>.ai_training``, ``<ns>.ai_generative_training``,
+``<ns>.data_mining`` and ``<ns>.ai_inference``, each with a ``use`` of ``allowed``,
+``notAllowed`` or ``constrained``. ``notAllowed`` or ``constrained`` on either training
+entry or on data mining reserves the item ("constrained" means: not without a licence).
+Inference is not training and is not read.
+
+Manifests are read with c2pa-python, offline: no remote manifest, no OCSP, no network host.
+A manifest that fails validation (untrusted or unknown signer, hash mismatch after an
+edit) is still read and still reserves: the statement was made, and an edit does not
+withdraw it; the validation state goes into the evidence. Every manifest in the store
+counts, the active one and its ingredients', since an ingredient's reservation travels
+with the pixels it contributed. A manifest stored only remotely cannot be read offline:
+that is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any, BinaryIO
+
+from notrain.signals.decision import Finding, Signal, Verdict
+
+OFFLINE = {
+    "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+    "core": {"allowed_network_hosts": []},
+}
+LABEL = re.compile(r"^(c2pa|cawg)\.training-mining(?:\.v\d+)?(?:__\d+)?$")
+RESERVING_ENTRIES = {"ai_training", "ai_generative_training", "data_mining"}
+RESERVING_USES = {"notallowed", "constrained"}
+
+
+@cache
+def _context() -> Any:
+    import c2pa
+
+    return c2pa.Context.from_dict(OFFLINE)
+
+
+def read(handle: BinaryIO, mime: str, sidecar: bytes | None = None) -> list[Finding]:
+    """Findings from the C2PA manifest store embedded in ``handle`` (and a sidecar, if any)."""
+    findings = _read_store(handle, mime, None)
+    if sidecar is not None:
+        handle.seek(0)
+        findings += _read_store(handle, mime, sidecar)
+    return findings
+
+
+def _read_store(handle: BinaryIO, mime: str, sidecar: bytes | None) -> list[Finding]:
+    import c2pa
+
+    source = "sidecar .c2pa manifest" if sidecar is not None else "C2PA manifest"
+    try:
+        with c2pa.Reader(mime, handle, manifest_data=sidecar, context=_context()) as reader:
+            store = json.loads(reader.json())
+            state = reader.get_validation_state() or "unknown"
+    except c2pa.C2paError.ManifestNotFound:
+        return []
+    except c2pa.C2paError as exc:
+        message = str(exc)
+        if isinstance(exc, c2pa.C2paError.RemoteManifest) or message.startswith("Remote"):
+            evidence = f"{source} is remote and was not fetched (offline): {message}"
+            return [Finding(Signal.C2PA_TRAINING_MINING, Verdict.UNKNOWN, evidence)]
+        evidence = f"{source} could not be read: {message}"
+        return [Finding(Signal.C2PA_TRAINING_MINING, Verdict.ERROR, evidence)]
+    return list(_assertions(store, state, source))
+
+
+def _assertions(store: dict[str, Any], state: str, source: str) -> list[Finding]:
+    failures = [str(s.get("code")) for s in store.get("validation_status") or []]
+    validation = f"validation {state}" + (f": {', '.join(failures[:4])}" if failures else "")
+    active = store.get("active_manifest")
+    findings: list[Finding] = []
+    for label, manifest in (store.get("manifests") or {}).items():
+        role = "active" if label == active else "ingredient"
+        for assertion in manifest.get("assertions") or []:
+            match = LABEL.match(str(assertion.get("label", "")))
+            if not match:
+                continue
+            signal = (
+                Signal.CAWG_TRAINING_MINING if match[1] == "cawg" else Signal.C2PA_TRAINING_MINING
+            )
+            entries = (assertion.get("data") or {}).get("entries") or {}
+            for key, entry in entries.items():
+                if str(key).rsplit(".", 1)[-1] not in RESERVING_ENTRIES:
+                    continue
+                use = str((entry or {}).get("use", ""))
+                constraint = (entry or {}).get("constraint_info")
+                evidence = (
+                    f"{source} {label} ({role}) {assertion['label']} {key} use={use}"
+                    + (f" ({constraint})" if constraint else "")
+                    + f"; {validation}"
+                )
+                if use.lower() in RESERVING_USES:
+                    findings.append(Finding(signal, Verdict.RESERVED, evidence))
+                elif use.lower() == "allowed":
+                    findings.append(Finding(signal, Verdict.ALLOWED, evidence))
+    return findings

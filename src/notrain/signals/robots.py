@@ -1,0 +1,306 @@
+"""robots.txt (RFC 9309), and the ``noai``/``noimageai`` directives of ``X-Robots-Tag``
+headers and ``<meta name="robots">``.
+
+**robots.txt.** A URL is reserved when any AI crawler — the known training crawlers plus
+notrain's own product token — may not fetch it: its groups (merged if several name it),
+else the ``*`` groups; the longest matching rule wins, ``Allow`` on a tie; ``*`` and ``$``
+as in the RFC, percent-encoding normalised on both sides; ``/robots.txt`` is always
+allowed. The parsed file also keeps the ``Content-Usage`` (IETF AIPREF) and
+``Content-Signal`` (Cloudflare) lines of each group for their own modules.
+
+**Directives.** ``noai`` reserves any content, ``noimageai`` only images. Values are comma
+lists, matched case-insensitively, over every header of that name. A ``name:`` prefix
+(``X-Robots-Tag: GPTBot: noai``) restricts what follows to that crawler: it counts when it
+names one of ours, and is ignored when it names another (``bingbot: noai`` tells Bing, not
+us). ``max-snippet:`` and the other valued directives are not mistaken for such names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from notrain.signals.decision import Finding, Signal, Verdict
+
+# Crawlers that gather data to train AI models, by the product token they obey in robots.txt.
+AI_AGENTS = (
+    "GPTBot", "CCBot", "Google-Extended", "ClaudeBot", "anthropic-ai", "Claude-Web",
+    "PerplexityBot", "Bytespider", "Applebot-Extended", "meta-externalagent", "FacebookBot",
+    "cohere-ai", "cohere-training-data-crawler", "Amazonbot", "Diffbot", "omgili",
+    "omgilibot", "img2dataset", "AI2Bot", "Ai2Bot-Dolma", "ImagesiftBot", "Timpibot",
+    "YouBot", "Webzio-Extended",
+)  # fmt: skip
+OUR_AGENT = "notrain"
+ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 §2.5: parse at least this much, may ignore the rest
+
+VALUED_DIRECTIVES = {"max-snippet", "max-image-preview", "max-video-preview", "unavailable_after"}
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+_KEYS = {
+    "user-agent": "user-agent", "useragent": "user-agent", "user agent": "user-agent",
+    "allow": "allow", "disallow": "disallow", "dissallow": "disallow", "disalow": "disallow",
+    "content-usage": "content-usage", "content-signal": "content-signal",
+    "crawl-delay": "other-rule",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Agents:
+    """The product tokens whose robots.txt groups and directive prefixes concern us."""
+
+    ours: str = OUR_AGENT
+    ai: tuple[str, ...] = AI_AGENTS
+
+    @cached_property
+    def tokens(self) -> tuple[str, ...]:
+        seen = dict.fromkeys(t.lower() for t in (self.ours, *self.ai))
+        return tuple(seen)
+
+
+# -- matching --------------------------------------------------------------------------------
+
+
+def canonical(text: str, *, pattern: bool = False) -> str:
+    """Percent-encoding normalised (RFC 9309 §2.2.2): unreserved octets decoded, other
+    escapes upper-cased, non-ASCII and control octets encoded. In a URL, ``*`` and ``$``
+    are encoded so that only a pattern's own are special."""
+    out: list[str] = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if byte >= 0x80 or byte <= 0x20 or (not pattern and char in "*$"):
+            out.append(f"%{byte:02X}")
+        else:
+            out.append(char)
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match[1], 16))
+        return char if char in UNRESERVED else f"%{match[1].upper()}"
+
+    return _PERCENT.sub(fix, "".join(out))
+
+
+def url_path(url: str) -> str:
+    """The part of a URL robots rules are matched against: path and query, normalised."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return canonical(path)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A robots.txt path pattern: ``*`` is any run of octets, a final ``$`` anchors."""
+
+    text: str
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        body, anchored = (self.text[:-1], True) if self.text.endswith("$") else (self.text, False)
+        parts = (re.escape(part) for part in body.split("*"))
+        return re.compile(".*".join(parts) + ("$" if anchored else ""), re.DOTALL)
+
+    def matches(self, path: str) -> bool:
+        return self.regex.match(path) is not None
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+# -- robots.txt ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # allow, disallow, content-usage, content-signal
+    pattern: Pattern
+    value: str  # the raw value; for content-usage and content-signal, the preferences
+    line: int
+
+    def describe(self) -> str:
+        return f"line {self.line}: {self.kind.title()}: {self.value}"
+
+
+@dataclass
+class Group:
+    agents: list[str]
+    line: int
+    rules: list[Rule] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Whether one agent may fetch one path, and the rule that decided it."""
+
+    allowed: bool
+    rule: Rule | None
+    group: str
+
+
+class RobotsTxt:
+    """A parsed robots.txt (or ai.txt, which shares the syntax)."""
+
+    def __init__(self, groups: list[Group]) -> None:
+        self.groups = groups
+
+    @classmethod
+    def parse(cls, body: bytes) -> RobotsTxt:
+        text = body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace").lstrip("\ufeff")
+        groups: list[Group] = []
+        current: Group | None = None
+        in_agents = False
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip()
+            key, sep, value = line.partition(":")
+            kind = _KEYS.get(" ".join(key.lower().split()))
+            if not sep or kind is None:
+                continue
+            value = value.strip()
+            if kind == "user-agent":
+                if current is None or not in_agents:
+                    current = Group([], number)
+                    groups.append(current)
+                    in_agents = True
+                # "GPTBot/1.1" names the product token GPTBot.
+                token = _TOKEN.match(value)
+                if value.startswith("*"):
+                    current.agents.append("*")
+                elif token:
+                    current.agents.append(token[0].lower())
+                continue
+            in_agents = False
+            if current is None or kind == "other-rule":
+                continue
+            if kind in ("allow", "disallow"):
+                if value:  # an empty Disallow allows everything: it is no rule
+                    current.rules.append(
+                        Rule(kind, Pattern(canonical(value, pattern=True)), value, number)
+                    )
+            else:
+                path, prefs = _split_path(value)
+                current.rules.append(Rule(kind, Pattern(path), prefs, number))
+        return cls(groups)
+
+    def rules_for(self, agent: str) -> tuple[list[Rule], str]:
+        """The merged rules of the groups naming ``agent``, else of the ``*`` groups."""
+        agent = agent.lower()
+        named = [g for g in self.groups if agent in g.agents]
+        label = agent
+        if not named:
+            named = [g for g in self.groups if "*" in g.agents]
+            label = "*"
+        return [rule for group in named for rule in group.rules], label
+
+    def may_fetch(self, agent: str, path: str) -> Access:
+        rules, group = self.rules_for(agent)
+        if path == "/robots.txt":
+            return Access(True, None, group)
+        best: Rule | None = None
+        for rule in rules:
+            if rule.kind not in ("allow", "disallow") or not rule.pattern.matches(path):
+                continue
+            if (
+                best is None
+                or len(rule.pattern) > len(best.pattern)
+                or (len(rule.pattern) == len(best.pattern) and rule.kind == "allow")
+            ):
+                best = rule
+        return Access(best is None or best.kind == "allow", best, group)
+
+    def longest(self, kind: str, agent: str, path: str) -> list[Rule]:
+        """The ``kind`` rules (content-usage, content-signal) with the longest matching
+        path for ``agent``; several when they share that path."""
+        rules, _ = self.rules_for(agent)
+        hits = [r for r in rules if r.kind == kind and r.pattern.matches(path)]
+        if not hits:
+            return []
+        top = max(len(r.pattern) for r in hits)
+        return [r for r in hits if len(r.pattern) == top]
+
+
+def _split_path(value: str) -> tuple[str, str]:
+    """``/path prefs`` → (path, prefs); a value without a leading path covers the site."""
+    if value.startswith("/"):
+        path, *prefs = value.split(None, 1)
+        return canonical(path, pattern=True), prefs[0].strip() if prefs else ""
+    return "/", value
+
+
+def access_findings(
+    parsed: RobotsTxt,
+    path: str,
+    agents: Agents,
+    source: str,
+    signal: Signal = Signal.ROBOTS_TXT,
+) -> list[Finding]:
+    """Reserved if any of our agents may not fetch ``path``. Otherwise an allowed finding
+    when an explicit ``Allow`` rule decided it, and nothing when no rule matched."""
+    allowed: Finding | None = None
+    for agent in agents.tokens:
+        access = parsed.may_fetch(agent, path)
+        if access.rule is None:
+            continue
+        where = f"{source} {access.rule.describe()} (group User-agent: {access.group})"
+        if not access.allowed:
+            evidence = f"{where} disallows {path} for {agent}"
+            return [Finding(signal, Verdict.RESERVED, evidence)]
+        if allowed is None:
+            allowed = Finding(signal, Verdict.ALLOWED, f"{where} allows {path} for {agent}")
+    return [allowed] if allowed else []
+
+
+# -- X-Robots-Tag and <meta name="robots"> ---------------------------------------------------
+
+
+def directives(value: str) -> list[tuple[str | None, str]]:
+    """``(agent or None, directive)`` pairs of one header value or meta content.
+
+    A ``name:`` prefix applies to the directives after it in the same value, until the
+    next prefix; ``max-snippet: 20`` and its kind are directives with values, not names.
+    """
+    pairs: list[tuple[str | None, str]] = []
+    agent: str | None = None
+    for piece in value.split(","):
+        piece = piece.strip()
+        name, sep, rest = piece.partition(":")
+        if sep and _TOKEN.fullmatch(name.strip()) and name.strip().lower() not in VALUED_DIRECTIVES:
+            agent = name.strip().lower()
+            piece = rest.strip()
+        if piece:
+            pairs.append((agent, piece.lower()))
+    return pairs
+
+
+def noai_findings(
+    sources: Sequence[tuple[str, str | None, str]],
+    agents: Agents,
+    *,
+    is_image: bool,
+    signal: Signal,
+) -> list[Finding]:
+    """Findings from ``(where, agent named by the source or None, value)`` triples.
+
+    ``where`` is the header or meta tag as it appeared; the middle item is the crawler a
+    ``<meta name="GPTBot">`` tag addresses (None for ``robots`` and for headers).
+    """
+    findings: list[Finding] = []
+    for where, addressed, value in sources:
+        for agent, directive in directives(value):
+            target = agent or addressed
+            if target is not None and target not in agents.tokens and target != "*":
+                continue
+            if directive == "noai" or (directive == "noimageai" and is_image):
+                evidence = f"{where}: {value.strip()}"
+                findings.append(Finding(signal, Verdict.RESERVED, evidence))
+                break
+    return findings
+
+
+def header_values(headers: Iterable[tuple[str, str]], name: str) -> list[str]:
+    """Every value of header ``name``, compared case-insensitively, in order."""
+    wanted = name.lower()
+    return [value for key, value in headers if key.lower() == wanted]

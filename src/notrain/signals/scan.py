@@ -1,0 +1,268 @@
+"""Scan many files in parallel, and the media scan: content rows → one decision each.
+
+Work runs in a pool of processes (``spawn``ed, so no thread state is forked into a native
+library). Results come back in input order, so a rerun writes the same file. A file that
+crashes a worker — a segfault in a native reader is the risk with hostile files — breaks
+the pool; the runner then replays the unfinished chunks one item at a time in a one-worker
+pool, so the file that kills its worker is found, recorded as an error row, and the rest
+are scanned normally. Nothing a file does can end the scan.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Generic, TypeVar
+
+from notrain.errors import InputError
+from notrain.signals.decision import Decision, decide
+from notrain.signals.output import MEDIA_SCHEMA, ParquetSink
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+Progress = Callable[[str, int, int | None], None]
+"""Called with (phase, items done, items in total or None when not known yet)."""
+
+
+def default_workers() -> int:
+    return max(os.cpu_count() or 1, 1)
+
+
+class Runner(Generic[Item, Result]):
+    """Runs ``work`` over chunks of items, in worker processes or (``workers=0``) inline."""
+
+    def __init__(
+        self,
+        work: Callable[[Sequence[Item]], list[Result]],
+        crashed: Callable[[Item], Result],
+        *,
+        workers: int,
+        chunk: int,
+    ) -> None:
+        self.work = work
+        self.crashed = crashed
+        self.workers = workers
+        self.chunk = max(chunk, 1)
+        self.restarts = 0
+
+    def run(self, items: Iterable[Item]) -> Iterator[list[Result]]:
+        """Per chunk of input, the results in input order."""
+        chunks = _chunked(items, self.chunk)
+        if self.workers <= 0:
+            for chunk in chunks:
+                yield self.work(chunk)
+            return
+        pool = self._pool(self.workers)
+        pending: deque[tuple[list[Item], Future[list[Result]]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(self.work, chunk)))
+                while len(pending) >= self.workers * 3:
+                    pool = yield from self._drain_one(pending, pool)
+            while pending:
+                pool = yield from self._drain_one(pending, pool)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _drain_one(
+        self,
+        pending: deque[tuple[list[Item], Future[list[Result]]]],
+        pool: ProcessPoolExecutor,
+    ) -> Generator[list[Result], None, ProcessPoolExecutor]:
+        """Yield the results of the oldest chunk; return the pool to go on with."""
+        chunk, future = pending[0]
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            # Every unfinished chunk of the broken pool is replayed in quarantine.
+            replay = [(c, f) for c, f in pending]
+            pending.clear()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.restarts += 1
+            for chunk, future in replay:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    yield future.result()
+                else:
+                    yield self._quarantine(chunk)
+            return self._pool(self.workers)
+        pending.popleft()
+        yield result
+        return pool
+
+    def _quarantine(self, chunk: list[Item]) -> list[Result]:
+        results: list[Result] = []
+        for item in chunk:
+            pool = self._pool(1)
+            try:
+                results.extend(pool.submit(self.work, [item]).result())
+            except BrokenProcessPool:
+                results.append(self.crashed(item))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return results
+
+    @staticmethod
+    def _pool(workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- the media scan ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One content row with media: where its file is, or why it cannot be looked at."""
+
+    content_id: int
+    media_uri: str
+    path: str | None
+    problem: str | None = None
+
+
+@dataclass
+class ScanSummary:
+    out: Path
+    rows: int = 0
+    by_decision: dict[str, int] = field(default_factory=dict)
+    worker_restarts: int = 0
+
+    def count(self, decision: str) -> None:
+        self.rows += 1
+        self.by_decision[decision] = self.by_decision.get(decision, 0) + 1
+
+
+def resolve_media(media_root: Path, media_uri: str) -> tuple[str | None, str | None]:
+    """(absolute path, None) for a URI inside the media root, else (None, the problem).
+
+    The URI is a relative POSIX path. Absolute paths, URLs, ``..`` that climbs out, and
+    symbolic links that lead out of the root are refused.
+    """
+    if not media_uri or "\x00" in media_uri:
+        return None, "media_uri is empty or holds a NUL byte"
+    if "://" in media_uri or media_uri.startswith(("/", "\\")) or ":" in media_uri[:3]:
+        return None, f"media_uri {media_uri!r} is not a path relative to the media root"
+    root = media_root.resolve()
+    target = (root / PurePosixPath(media_uri)).resolve()
+    if not target.is_relative_to(root):
+        return None, f"media_uri {media_uri!r} leads outside the media root"
+    return str(target), None
+
+
+def scan_media_items(items: Sequence[MediaItem]) -> list[Decision]:
+    """The work of one chunk (runs in a worker process)."""
+    return [_decide_item(item) for item in items]
+
+
+def _decide_item(item: MediaItem) -> Decision:
+    if item.path is None:
+        return decide([], error=item.problem or "no path")
+    try:
+        stat = os.stat(item.path)
+    except OSError:
+        return decide([], error="file not found")
+    return _scan_cached(item.path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _scan_cached(path: str, mtime_ns: int, size: int) -> Decision:
+    # Several rows may point at one file; the key changes if the file does.
+    del mtime_ns, size
+    from notrain.signals.media import scan_path
+
+    return scan_path(Path(path))
+
+
+def crashed_media(_item: MediaItem) -> Decision:
+    return decide([], error="the reader crashed on this file (worker process died)")
+
+
+def media_items(content: str, media_root: Path) -> tuple[Iterator[MediaItem], int | None]:
+    """The content rows that have media, and how many content rows there are (if known)."""
+    from notrain.signals.content import read_media_rows
+
+    rows, total = read_media_rows(content)
+
+    def items() -> Iterator[MediaItem]:
+        for content_id, media_uri in rows:
+            path, problem = resolve_media(media_root, media_uri)
+            yield MediaItem(content_id, media_uri, path, problem)
+
+    return items(), total
+
+
+def scan_media(
+    content: str,
+    media_root: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    chunk: int = 64,
+) -> ScanSummary:
+    """Scan the media of every content row; write one row per item to ``out`` (Parquet).
+
+    ``workers=0`` scans in this process, without crash isolation (for tests and debugging).
+    """
+    if not media_root.is_dir():
+        raise InputError(media_root, "media root is not a directory")
+    items, total = media_items(content, media_root)
+    runner: Runner[MediaItem, Decision] = Runner(
+        scan_media_items,
+        crashed_media,
+        workers=default_workers() if workers is None else workers,
+        chunk=chunk,
+    )
+    summary = ScanSummary(out)
+    done = 0
+    queue: deque[MediaItem] = deque()
+
+    def remember() -> Iterator[MediaItem]:
+        for item in items:
+            queue.append(item)
+            yield item
+
+    with ParquetSink(out, MEDIA_SCHEMA, overwrite=overwrite) as sink:
+        for decisions in runner.run(remember()):
+            rows = []
+            for decision in decisions:
+                item = queue.popleft()
+                rows.append(_media_row(item, decision))
+                summary.count(decision.decision)
+            sink.write(rows)
+            done += len(decisions)
+            if progress:
+                progress("scanning media", done, total)
+    summary.worker_restarts = runner.restarts
+    return summary
+
+
+def _media_row(item: MediaItem, decision: Decision) -> dict[str, object]:
+    return {
+        "content_id": item.content_id,
+        "media_uri": item.media_uri,
+        "decision": str(decision.decision),
+        "signal": decision.signal,
+        "evidence": decision.evidence,
+        "error": decision.error,
+        "findings": decision.finding_lines,
+    }

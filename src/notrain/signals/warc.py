@@ -1,0 +1,339 @@
+"""Scan WARC files: one decision per captured document, site-wide files applied per site.
+
+The files given together are one crawl. A first, parallel pass reads every file: each
+``response`` (or ``resource``) record of a site-wide file (robots.txt, ai.txt,
+tdmrep.json) is kept as a capture; every other successful (2xx) record is a document,
+whose own signals are read right there — ``X-Robots-Tag``, ``Content-Usage``,
+``Content-Signal`` and ``tdm-reservation`` headers, the HTML's meta tags, the XMP and C2PA
+of an image or video payload — and whose text is extracted. Documents go to a staging
+Parquet part, so memory does not grow with the crawl. The second pass applies each site's
+files to its documents, decides, and writes the output in input order.
+
+A WARC that cannot be read past some point keeps the rows before it and gets an error row
+(``url`` null) saying where it broke. Revisit, request and metadata records carry no
+document and are skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from notrain.errors import InputError
+from notrain.signals import aipref, content_signal, tdmrep
+from notrain.signals.decision import Finding, Signal, Verdict, decide
+from notrain.signals.output import UTC_TIMESTAMP, WEB_SCHEMA, ParquetSink
+from notrain.signals.page import decode, parse_html
+from notrain.signals.robots import Agents, header_values, noai_findings
+from notrain.signals.scan import Progress, Runner, ScanSummary, default_workers
+from notrain.signals.site import Capture, Crawl, SiteSignals, site_file
+
+MAX_RECORD_BYTES = 64 << 20
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+SITE_FILE_MAX_BYTES = 1 << 20
+
+_FINDING = pa.struct([("signal", pa.string()), ("verdict", pa.string()), ("evidence", pa.string())])
+STAGING_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("fetched_at", UTC_TIMESTAMP),
+        ("content_type", pa.string()),
+        ("record_id", pa.string()),
+        ("findings", pa.list_(_FINDING)),
+        ("tdm_headers", pa.list_(pa.string())),
+        ("tdm_metas", pa.list_(pa.string())),
+        ("tdm_policies", pa.list_(pa.string())),
+        ("text", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class WarcTask:
+    path: str
+    staging: str
+    agents: Agents
+    max_record_bytes: int = MAX_RECORD_BYTES
+
+
+@dataclass
+class WarcPart:
+    """What the first pass learnt from one WARC file."""
+
+    path: str
+    staging: str | None
+    documents: int = 0
+    captures: list[Capture] = field(default_factory=list)
+    error: str | None = None
+
+
+# -- pass 1: one WARC file, in a worker --------------------------------------------------------
+
+
+def read_warcs(tasks: Sequence[WarcTask]) -> list[WarcPart]:
+    return [read_warc(task) for task in tasks]
+
+
+def read_warc(task: WarcTask) -> WarcPart:
+    """Read one WARC file; never raises for what is in the file."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    part = WarcPart(task.path, task.staging)
+    rows: list[dict[str, Any]] = []
+    writer = pq.ParquetWriter(task.staging, STAGING_SCHEMA, compression="zstd")
+    offset: int | None = None
+    try:
+        with open(task.path, "rb") as handle:
+            records = ArchiveIterator(handle)
+            for record in records:
+                if record.rec_type in ("response", "resource"):
+                    row = _record(record, task, part)
+                    if row is not None:
+                        rows.append(row)
+                        part.documents += 1
+                # Asked only now: it reads the record to its end.
+                offset = records.get_record_offset()
+                if len(rows) >= 512:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=STAGING_SCHEMA))
+                    rows = []
+    except Exception as exc:  # any failure of the file is this file's error row, not a crash
+        where = f"after the record at offset {offset}" if offset is not None else "at the start"
+        part.error = f"{task.path}: unreadable {where}: {type(exc).__name__}: {exc}"
+    finally:
+        if rows:
+            writer.write_table(pa.Table.from_pylist(rows, schema=STAGING_SCHEMA))
+        writer.close()
+    return part
+
+
+def _record(record: Any, task: WarcTask, part: WarcPart) -> dict[str, Any] | None:
+    headers = record.rec_headers
+    url = headers.get_header("WARC-Target-URI")
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    fetched_at = _time(headers.get_header("WARC-Date"))
+    if record.http_headers is not None and record.rec_type == "response":
+        http = record.http_headers
+        try:
+            status = int(http.get_statuscode())
+        except (TypeError, ValueError):
+            status = 0
+        fields: list[tuple[str, str]] = list(http.headers)
+    else:
+        status, fields = 200, [("Content-Type", headers.get_header("Content-Type") or "")]
+    if site_file(url):
+        location = next(iter(header_values(fields, "location")), None)
+        body = record.content_stream().read(SITE_FILE_MAX_BYTES)
+        part.captures.append(Capture(url, status, fetched_at, body, location))
+        return None
+    if not 200 <= status < 300:
+        return None
+    return _document(record, url, fetched_at, fields, task)
+
+
+def _document(
+    record: Any,
+    url: str,
+    fetched_at: datetime | None,
+    fields: list[tuple[str, str]],
+    task: WarcTask,
+) -> dict[str, Any]:
+    content_type = next(iter(header_values(fields, "content-type")), None)
+    mime = (content_type or "").split(";")[0].strip().lower()
+    is_image = mime.startswith("image/")
+    findings = noai_findings(
+        [("header X-Robots-Tag", None, v) for v in header_values(fields, "x-robots-tag")],
+        task.agents,
+        is_image=is_image,
+        signal=Signal.X_ROBOTS_TAG,
+    )
+    findings += aipref.header_findings(header_values(fields, "content-usage"))
+    findings += content_signal.header_findings(header_values(fields, "content-signal"))
+    row: dict[str, Any] = {
+        "url": url,
+        "fetched_at": fetched_at,
+        "content_type": content_type,
+        "record_id": record.rec_headers.get_header("WARC-Record-ID"),
+        "tdm_headers": header_values(fields, "tdm-reservation"),
+        "tdm_metas": [],
+        "tdm_policies": header_values(fields, "tdm-policy"),
+        "text": None,
+        "error": None,
+    }
+    try:
+        body = record.content_stream().read(task.max_record_bytes + 1)
+    except Exception as exc:  # a payload that does not decode (bad gzip, bad chunking)
+        row["error"] = f"payload cannot be decoded: {type(exc).__name__}: {exc}"
+        body = b""
+    if len(body) > task.max_record_bytes:
+        row["error"] = f"payload larger than {task.max_record_bytes} bytes; not read"
+        body = b""
+    if mime in HTML_TYPES and body:
+        page = parse_html(body, content_type)
+        # <meta name="robots"> speaks to every crawler, <meta name="GPTBot"> to one.
+        metas = [
+            (f'meta name="{name}"', None if name == "robots" else name, content)
+            for name, content in page.metas
+            if name == "robots" or name in task.agents.tokens
+        ]
+        findings += noai_findings(metas, task.agents, is_image=False, signal=Signal.META_ROBOTS)
+        row["tdm_metas"] = page.meta("tdm-reservation")
+        row["tdm_policies"] += page.meta("tdm-policy")
+        row["text"] = page.text
+    elif mime == "text/plain" and body:
+        row["text"] = decode(body, content_type)
+    elif (is_image or mime.startswith("video/")) and body:
+        findings += _embedded(body, row)
+    row["findings"] = [
+        {"signal": str(f.signal), "verdict": str(f.verdict), "evidence": f.evidence}
+        for f in findings
+    ]
+    return row
+
+
+def _embedded(body: bytes, row: dict[str, Any]) -> list[Finding]:
+    import io
+
+    from notrain.signals.media import UnknownFormat, read_signals
+
+    try:
+        findings, error = read_signals(io.BytesIO(body))
+    except UnknownFormat:
+        return []  # SVG and the like: no embedded signal notrain can read
+    if error:
+        row["error"] = error
+    return findings
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- pass 2: decide, in input order ---------------------------------------------------------
+
+
+def scan_warcs(
+    files: Sequence[Path],
+    out: Path,
+    *,
+    agents: Agents | None = None,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> ScanSummary:
+    """Scan WARC files as one crawl; write one row per document to ``out`` (Parquet)."""
+    for path in files:
+        if not path.is_file():
+            raise InputError(path, "WARC file not found")
+    agents = agents or Agents()
+    with ParquetSink(out, WEB_SCHEMA, overwrite=overwrite) as sink:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            return _scan(files, sink, staging, agents, workers, progress, max_record_bytes)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _scan(
+    files: Sequence[Path],
+    sink: ParquetSink,
+    staging: Path,
+    agents: Agents,
+    workers: int | None,
+    progress: Progress | None,
+    max_record_bytes: int,
+) -> ScanSummary:
+    tasks = [
+        WarcTask(str(path), str(staging / f"part-{i:05d}.parquet"), agents, max_record_bytes)
+        for i, path in enumerate(files)
+    ]
+    runner: Runner[WarcTask, WarcPart] = Runner(
+        read_warcs,
+        _crashed,
+        workers=min(default_workers() if workers is None else workers, len(files)),
+        chunk=1,
+    )
+    parts: list[WarcPart] = []
+    for done in runner.run(tasks):
+        parts.extend(done)
+        if progress:
+            progress("reading WARC files", len(parts), len(files))
+    site = SiteSignals(Crawl([c for part in parts for c in part.captures]), agents)
+    summary = ScanSummary(sink.path, worker_restarts=runner.restarts)
+    total = sum(p.documents for p in parts)
+    for part in parts:
+        for rows in _decided(part, site):
+            sink.write(rows)
+            for row in rows:
+                summary.count(row["decision"])
+            if progress:
+                progress("deciding", summary.rows, total)
+    return summary
+
+
+def _crashed(task: WarcTask) -> WarcPart:
+    return WarcPart(task.path, None, error=f"{task.path}: the reader crashed on this file")
+
+
+def _decided(part: WarcPart, site: SiteSignals) -> Iterator[list[dict[str, Any]]]:
+    if part.staging and Path(part.staging).exists():
+        for batch in pq.ParquetFile(part.staging).iter_batches(batch_size=2048):
+            yield [_decide_row(row, part.path, site) for row in batch.to_pylist()]
+    if part.error:
+        decision = decide([], error=part.error)
+        yield [
+            {
+                "url": None,
+                "fetched_at": None,
+                "decision": str(decision.decision),
+                "signal": decision.signal,
+                "evidence": decision.evidence,
+                "error": decision.error,
+                "findings": decision.finding_lines,
+                "text": None,
+                "content_type": None,
+                "record_id": None,
+                "warc_file": part.path,
+            }
+        ]
+
+
+def _decide_row(row: dict[str, Any], warc_file: str, site: SiteSignals) -> dict[str, Any]:
+    findings = [
+        Finding(Signal(f["signal"]), Verdict(f["verdict"]), f["evidence"]) for f in row["findings"]
+    ]
+    from_site, tdm_file = site.findings(row["url"], row["fetched_at"])
+    findings += from_site
+    findings += tdmrep.layered(tdm_file, row["tdm_headers"], row["tdm_metas"], row["tdm_policies"])
+    decision = decide(findings, error=row["error"])
+    reserved = decision.decision is Verdict.RESERVED
+    return {
+        "url": row["url"],
+        "fetched_at": row["fetched_at"],
+        "decision": str(decision.decision),
+        "signal": decision.signal,
+        "evidence": decision.evidence,
+        "error": decision.error,
+        "findings": decision.finding_lines,
+        # Reserved content is not copied out of the crawl.
+        "text": None if reserved else row["text"],
+        "content_type": row["content_type"],
+        "record_id": row["record_id"],
+        "warc_file": warc_file,
+    }
