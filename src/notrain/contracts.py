@@ -77,6 +77,24 @@ SNAPSHOT = pa.schema(
     ]
 )
 
+
+class SignalDecision(StrEnum):
+    """What `notrain signals` concluded for one item."""
+
+    RESERVED = "reserved"
+    ALLOWED = "allowed"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+
+# The columns of a signals decision file that the builder reads (others are evidence).
+SIGNALS = pa.schema(
+    [
+        pa.field("content_id", pa.int64()),
+        pa.field("decision", pa.string(), nullable=False),
+    ]
+)
+
 EXCLUSIONS = pa.schema(
     [
         pa.field("content_id", pa.int64(), nullable=False),

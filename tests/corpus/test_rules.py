@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from notrain.errors import InputError
 from tests.corpus.world import World, utc
 
 POLICY_TEMPLATE = """
@@ -368,4 +369,44 @@ def test_counts_add_up_and_every_reason_is_listed(tmp_path: Path) -> None:
     assert list(counts["excluded_by_reason"]) == [
         "kind_not_allowed", "not_public", "author_unknown", "jurisdiction_excluded",
         "author_minor", "author_erased", "author_objected", "no_consent", "third_party_objected",
+        "signal_reserved",
     ]  # fmt: skip
+
+
+def test_signal_reserved_is_the_last_reason(tmp_path: Path) -> None:
+    w = World()
+    author, objector = w.account(1), w.account(2)
+    reserved = w.item(author, kind="photo")
+    allowed = w.item(author, kind="photo")
+    unknown = w.item(author, kind="photo")
+    broken = w.item(author, kind="photo")
+    tagged = w.item(author, kind="photo", tags=[objector])
+    w.decide(objector)
+    w.signal(reserved, "reserved")
+    w.signal(allowed, "allowed")
+    w.signal(unknown, "unknown")
+    w.signal(broken, "error")
+    w.signal(tagged, "reserved")
+    w.signal(None, "error")  # a media file no content row points at
+    built = w.build(tmp_path / "default")
+    assert built.reason(reserved) == "signal_reserved"
+    assert built.reason(tagged) == "third_party_objected"
+    assert {allowed, unknown, broken} <= set(built.kept)
+    assert built.manifest["counts"]["excluded_by_reason"]["signal_reserved"] == 1
+    assert "signals" in built.manifest["inputs"]
+
+    cautious = policy() + '\n[signals]\nunknown = "exclude"\n'
+    built = w.build(tmp_path / "cautious", policy=cautious)
+    assert built.reason(unknown) == built.reason(broken) == "signal_reserved"
+    assert allowed in built.kept
+
+    ignoring = policy() + "\n[signals]\nhonour = false\n"
+    assert reserved in w.build(tmp_path / "ignoring", policy=ignoring).kept
+
+
+def test_signal_file_with_an_unknown_decision_is_refused(tmp_path: Path) -> None:
+    w = World()
+    cid = w.item(w.account(1))
+    w.signal(cid, "maybe")
+    with pytest.raises(InputError, match="unknown decision 'maybe'"):
+        w.build(tmp_path)

@@ -50,6 +50,7 @@ class World:
     accounts: list[dict[str, Any]] = field(default_factory=list)
     content: list[dict[str, Any]] = field(default_factory=list)
     snapshot: list[dict[str, Any]] = field(default_factory=list)
+    signals: list[dict[str, Any]] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def account(
@@ -117,6 +118,12 @@ class World:
             }
         )
 
+    def signal(self, content_id: int | None, decision: str) -> None:
+        """A row of a `notrain signals scan-media` output for this content item."""
+        if self.signals is None:
+            self.signals = []
+        self.signals.append({"content_id": content_id, "decision": decision, "signal": "test"})
+
     def write(self, root: Path) -> tuple[Path, Path, Path]:
         root.mkdir(parents=True, exist_ok=True)
         accounts, content, registry = (
@@ -137,6 +144,10 @@ class World:
         **options: Any,
     ) -> Built:
         accounts, content, registry = self.write(root / "in")
+        if self.signals is not None:
+            signals = root / "in" / "signals.parquet"
+            pq.write_table(pa.Table.from_pylist(self.signals), signals)
+            options.setdefault("signals", str(signals))
         if isinstance(policy, str):
             policy = load_policy_text(policy, "test-policy.toml")
         out = root / "dataset"

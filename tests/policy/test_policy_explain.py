@@ -76,7 +76,7 @@ def test_default_rules_in_words() -> None:
     assert "tags someone who objected" in third
     assert "@[redacted]" in third
     assert "[redacted]" in third
-    assert not any("signal_reserved" in line for line in lines)
+    assert "machine-readable reservation" in rule(lines, "signal_reserved")
 
 
 def test_redactions_are_listed_after_the_rules() -> None:

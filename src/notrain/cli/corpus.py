@@ -104,6 +104,12 @@ def build(
         str | None,
         typer.Option(help="Decisions effective at this ISO time count (default: now)."),
     ] = None,
+    signals: Annotated[
+        str | None,
+        typer.Option(
+            help="Decisions of `notrain signals scan-media`: reserved items are left out."
+        ),
+    ] = None,
     chunk_rows: Annotated[
         int | None,
         typer.Option(
@@ -135,6 +141,7 @@ def build(
         out=out_dir,
         policy=loaded,
         as_of=parse_time(as_of, "--as-of") if as_of else None,
+        signals=signals,
         chunk_rows=chunk_rows or settings.build_chunk_rows,
         threads=threads or settings.build_threads,
         memory_limit=memory_limit or settings.build_memory_limit,

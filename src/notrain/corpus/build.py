@@ -38,6 +38,7 @@ class BuildRequest:
     out: Path
     policy: LoadedPolicy
     as_of: datetime | None = None
+    signals: str | None = None
     chunk_rows: int = 1_000_000
     threads: int | None = None
     memory_limit: str = "1GB"
@@ -95,6 +96,7 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
     content = resolve("content", request.content)
     accounts = resolve("accounts", request.accounts)
     snapshot = resolve("registry snapshot", request.registry)
+    signals = resolve("signals", request.signals) if request.signals else None
     report("checking inputs", 0, None)
     snapshot_meta = _snapshot_meta(snapshot)
     total = _row_count(content)
@@ -103,14 +105,16 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Hashing the inputs overlaps with the build; hashlib releases the GIL.
-            hashing = pool.submit(fingerprint, [content, accounts])
+            hashing = pool.submit(fingerprint, [content, accounts, *([signals] if signals else [])])
             engine = DuckDBEngine(
                 threads=request.threads,
                 memory_limit=request.memory_limit,
                 temp_dir=staging / ".spill",
             )
             identifiers = engine.identifiers(snapshot, as_of.isoformat())
-            plan = BuildPlan.compile(request.policy.policy, as_of, identifiers)
+            plan = BuildPlan.compile(
+                request.policy.policy, as_of, identifiers, signals=signals is not None
+            )
             report("building", 0, total)
             output = engine.execute(
                 plan,
@@ -120,6 +124,7 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
                 staging,
                 chunk_rows=request.chunk_rows,
                 progress=lambda done: report("building", done, total),
+                signals=signals,
             )
             hashes = hashing.result()
         tally = dataset.Tally()
@@ -152,6 +157,7 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
             "inputs": {
                 "content": {str(f): hashes[str(f)] for f in content.files},
                 "accounts": {str(f): hashes[str(f)] for f in accounts.files},
+                **({"signals": {str(f): hashes[str(f)] for f in signals.files}} if signals else {}),
             },
             "engine": {"name": engine.name, "version": engine.version},
             "notrain_version": __version__,

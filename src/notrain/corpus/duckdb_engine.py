@@ -26,8 +26,10 @@ from notrain.contracts import (
     CONTENT,
     EXCLUSIONS,
     LINEAGE,
+    SIGNALS,
     SNAPSHOT,
     DecisionKind,
+    SignalDecision,
 )
 from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
@@ -241,6 +243,26 @@ class DuckDBEngine:
                 f"column {column!r}: {{}} rows are null, the contract requires a value",
             )
 
+    def _load_signals(self, con: duckdb.DuckDBPyConnection, source: InputSet) -> None:
+        self._register(con, source, SIGNALS, "signals_in")
+        decisions = DUCKDB.strings([s.value for s in SignalDecision])
+        self._check(
+            con,
+            source,
+            f"SELECT decision FROM signals_in WHERE decision IS NULL "
+            f"OR decision NOT IN ({decisions}) LIMIT 1",
+            "column 'decision': unknown decision {!r} (reserved, allowed, unknown or error)",
+        )
+        self._materialise(
+            con,
+            source,
+            "CREATE TABLE signals AS SELECT content_id, "
+            "bool_or(decision = 'reserved') AS reserved, "
+            "bool_or(decision IN ('unknown', 'error')) AS unknown "
+            "FROM signals_in WHERE content_id IS NOT NULL GROUP BY content_id",
+            "value",
+        )
+
     def identifiers(self, snapshot: InputSet, plan_as_of: str) -> list[str]:
         """Identifiers to redact: those of non-members' objections and erasures at as-of.
 
@@ -307,6 +329,7 @@ class DuckDBEngine:
         staging: Path,
         chunk_rows: int = 1_000_000,
         progress: Callable[[int], None] | None = None,
+        signals: InputSet | None = None,
     ) -> EngineOutput:
         """Run the plan chunk by chunk, writing shards, exclusions and lineage into ``staging``.
 
@@ -324,6 +347,10 @@ class DuckDBEngine:
             with output.timed("load accounts and snapshot"):
                 self._load_accounts(con, accounts)
                 self._load_snapshot(con, snapshot)
+                if plan.signals:
+                    if signals is None:
+                        raise BuildError("the plan honours signals but no signals file was given")
+                    self._load_signals(con, signals)
                 for name, sql in (
                     ("decisions", plan.decisions_sql(d)),
                     ("authors", plan.authors_sql(d)),

@@ -13,7 +13,8 @@ contracts, as the engine registers them):
 2. ``authors``: accounts with their jurisdiction's regime and their decisions.
 3. ``blocked``: people whose objection or erasure protects them in others' content.
 4. ``third_party``: per content row, the blocked people it tags or mentions.
-5. ``reasons``: every content row's exclusion reason (NULL = kept).
+5. ``reasons``: every content row's exclusion reason (NULL = kept), with the optional
+   ``signals`` relation (content_id, reserved, unknown) when the build honours signals.
 6. ``kept``: the kept rows, with redacted text and the surviving mentions and tags.
 """
 
@@ -52,15 +53,28 @@ class BuildPlan:
     policy: Policy
     as_of: datetime
     identifier_patterns: tuple[str, ...] = field(default=())
+    signals: bool = False
+    """Whether a ``signals`` relation (content_id, reserved, unknown) takes part."""
 
     @classmethod
-    def compile(cls, policy: Policy, as_of: datetime, identifiers: Iterable[str] = ()) -> BuildPlan:
+    def compile(
+        cls,
+        policy: Policy,
+        as_of: datetime,
+        identifiers: Iterable[str] = (),
+        signals: bool = False,
+    ) -> BuildPlan:
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware")
         patterns: tuple[str, ...] = ()
         if policy.third_parties.identifiers == "redact":
             patterns = tuple(redaction.identifier_patterns(identifiers))
-        return cls(policy=policy, as_of=as_of.astimezone(UTC), identifier_patterns=patterns)
+        return cls(
+            policy=policy,
+            as_of=as_of.astimezone(UTC),
+            identifier_patterns=patterns,
+            signals=signals and policy.signals.honour,
+        )
 
     # -- the jurisdiction table ------------------------------------------------------
 
@@ -180,6 +194,11 @@ GROUP BY r.content_id"""
         if p.third_parties.mentioned == "exclude":
             third_party.append("coalesce(t.mention_hit, FALSE)")
         third_party_sql = " OR ".join(third_party) or "FALSE"
+        signal_sql = "FALSE"
+        if self.signals:
+            signal_sql = "coalesce(sg.reserved, FALSE)"
+            if p.signals.unknown == "exclude":
+                signal_sql += " OR coalesce(sg.unknown, FALSE)"
         bad = INVALID_PREFIX
 
         def s(reason: ExclusionReason) -> str:
@@ -206,6 +225,7 @@ GROUP BY r.content_id"""
     WHEN a.regime = {d.string(Regime.CONSENT.value)} AND NOT a.consented
         THEN {s(r.NO_CONSENT)}
     WHEN {third_party_sql} THEN {s(r.THIRD_PARTY_OBJECTED)}
+    WHEN {signal_sql} THEN {s(r.SIGNAL_RESERVED)}
 END"""
 
     def redaction_passes(self, d: Dialect) -> list[str]:
@@ -274,10 +294,15 @@ END"""
         # Handles are validated to [A-Za-z0-9_.]; only the dot needs escaping.
         return d.transform_list(handles, "h", f"replace(h, '.', {d.string(chr(92) + '.')})")
 
-    _JOINED = """
+    @property
+    def _joined(self) -> str:
+        joined = """
     FROM content c
     LEFT JOIN authors a ON c.author_id = a.user_id
     LEFT JOIN third_party t ON c.content_id = t.content_id"""
+        if self.signals:
+            joined += "\n    LEFT JOIN signals sg ON c.content_id = sg.content_id"
+        return joined
 
     def reasons_sql(self, d: Dialect) -> str:
         """Every content row's exclusion reason (NULL = kept), with what the counts need.
@@ -286,7 +311,7 @@ END"""
         """
         return f"""
 SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} AS reason
-{self._JOINED}"""
+{self._joined}"""
 
     def kept_sql(self, d: Dialect) -> str:
         """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash."""
@@ -326,7 +351,7 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         return f"""
 WITH s AS (
     SELECT c.*, t.blocked_ids, t.mention_handles
-    {self._JOINED}
+    {self._joined}
     WHERE ({self.reason_sql(d)}) IS NULL
 ),
 {chain}

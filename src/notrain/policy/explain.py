@@ -158,6 +158,21 @@ def _third_parties(policy: Policy) -> list[str]:
     return [tagged, mentioned, identifiers]
 
 
+def _signals(policy: Policy) -> list[str]:
+    if not policy.signals.honour:
+        return ["embedded opt-out signals are not honoured by this policy (honour = false)."]
+    unknown = (
+        "Items whose signals could not be read are left out as well."
+        if policy.signals.unknown == "exclude"
+        else "Items whose signals could not be read are kept."
+    )
+    return [
+        "an item whose media or page carries a machine-readable reservation against AI "
+        "training (read by `notrain signals`, given to the build with --signals) is left out.",
+        unknown,
+    ]
+
+
 _RULES: dict[ExclusionReason, Callable[[Policy], list[str]]] = {
     ExclusionReason.KIND_NOT_ALLOWED: _kinds,
     ExclusionReason.NOT_PUBLIC: _visibility,
@@ -168,6 +183,7 @@ _RULES: dict[ExclusionReason, Callable[[Policy], list[str]]] = {
     ExclusionReason.AUTHOR_OBJECTED: _objected,
     ExclusionReason.NO_CONSENT: _consent,
     ExclusionReason.THIRD_PARTY_OBJECTED: _third_parties,
+    ExclusionReason.SIGNAL_RESERVED: _signals,
 }
 
 

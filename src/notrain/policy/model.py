@@ -48,6 +48,7 @@ class ExclusionReason(StrEnum):
     AUTHOR_OBJECTED = "author_objected"
     NO_CONSENT = "no_consent"
     THIRD_PARTY_OBJECTED = "third_party_objected"
+    SIGNAL_RESERVED = "signal_reserved"
 
 
 REASON_ORDER: tuple[ExclusionReason, ...] = tuple(ExclusionReason)
@@ -118,6 +119,13 @@ class ThirdPartyRules(_Frozen):
     identifiers: Literal["redact", "keep"] = "redact"
 
 
+class SignalRules(_Frozen):
+    # Whether machine-readable "do not train" marks found by `notrain signals` exclude items.
+    honour: bool = True
+    # What an item whose signals could not be read (not captured, corrupt) counts as.
+    unknown: Literal["allow", "exclude"] = "allow"
+
+
 class RedactionRules(_Frozen):
     emails: StrictBool = True
     phones: StrictBool = True
@@ -132,6 +140,7 @@ class Policy(_Frozen):
     objections: ObjectionRules = ObjectionRules()
     third_parties: ThirdPartyRules = ThirdPartyRules()
     redaction: RedactionRules = RedactionRules()
+    signals: SignalRules = SignalRules()
 
     @model_validator(mode="after")
     def _each_country_once(self) -> Policy:
