@@ -410,3 +410,12 @@ def test_signal_file_with_an_unknown_decision_is_refused(tmp_path: Path) -> None
     w.signal(cid, "maybe")
     with pytest.raises(InputError, match="unknown decision 'maybe'"):
         w.build(tmp_path)
+
+
+def test_handle_written_in_text_but_missing_from_mentions_is_redacted(tmp_path: Path) -> None:
+    w = World()
+    author, bob = w.account(1), w.account(2, handle="bob")
+    cid = w.item(author, text="thanks @Bob!", mentions=[])
+    w.decide(bob)
+    built = w.build(tmp_path)
+    assert built.text(cid) == "thanks @[redacted]!"

@@ -160,15 +160,28 @@ SELECT r.content_id,
        max(CASE WHEN r.src = 'tag' AND r.kind IN ({media}) THEN 1 ELSE 0 END) = 1 AS tag_hit,
        max(CASE WHEN r.src = 'mention' THEN 1 ELSE 0 END) = 1 AS mention_hit,
        {d.sorted_set("r.id", "TRUE")} AS blocked_ids,
-       {d.sorted_set("b.handle", "r.src = 'mention'")} AS mention_handles
+       {d.sorted_set("r.handle", "r.src = 'mention'")} AS mention_handles
 FROM (
-    SELECT content_id, kind, {d.explode("tags")} AS id, 'tag' AS src
-    FROM content WHERE tags IS NOT NULL
+    SELECT l.content_id, l.kind, b.id, b.handle, l.src
+    FROM (
+        SELECT content_id, kind, {d.explode("tags")} AS id, 'tag' AS src
+        FROM content WHERE tags IS NOT NULL
+        UNION ALL
+        SELECT content_id, kind, {d.explode("mentions")} AS id, 'mention' AS src
+        FROM content WHERE mentions IS NOT NULL
+    ) l
+    JOIN blocked b ON l.id = b.id
     UNION ALL
-    SELECT content_id, kind, {d.explode("mentions")} AS id, 'mention' AS src
-    FROM content WHERE mentions IS NOT NULL
+    -- an @handle in the text counts even when the mentions column misses it
+    SELECT w.content_id, w.kind, b.id, b.handle, 'mention' AS src
+    FROM (
+        SELECT content_id, kind,
+               {d.explode(f"regexp_extract_all(text, {d.string(redaction.MENTION_EXTRACT)}, 2)")}
+                   AS written
+        FROM content WHERE instr(text, '@') > 0
+    ) w
+    JOIN blocked b ON lower(w.written) = b.handle
 ) r
-JOIN blocked b ON r.id = b.id
 GROUP BY r.content_id"""
 
     def reason_sql(self, d: Dialect) -> str:
