@@ -13,13 +13,13 @@ from rich.table import Table
 from notrain.cli.common import err, out, parse_time, progress_bar
 from notrain.settings import get_settings
 
-app = typer.Typer()
 dataset_app = typer.Typer(help="Inspect and verify built datasets.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
     root.command()(synth)
     root.command()(build)
+    root.command()(recall)
     root.add_typer(dataset_app, name="dataset")
 
 
@@ -161,6 +161,65 @@ def build(
     out.print(
         f"dataset {manifest['dataset_id']} as of {manifest['as_of']} -> {result.out} "
         f"({len(manifest['shards'])} shards)",
+        highlight=False,
+    )
+
+
+def recall(
+    dataset: Annotated[Path, typer.Option(help="The dataset directory to recall from.")],
+    registry: Annotated[str, typer.Option(help="A newer registry snapshot (Parquet).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory of the new version.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Decisions effective at this ISO time count (default: now)."),
+    ] = None,
+    accounts: Annotated[
+        str | None,
+        typer.Option(help="Accounts file (default: the parent's, if unchanged)."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="The parent's policy file, if it was not the shipped default."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the manifest as JSON instead of a summary.")
+    ] = False,
+) -> None:
+    """Write a new version of a dataset without what later objections and erasures disallow."""
+    from notrain.corpus.recall import RecallRequest, recall_dataset
+    from notrain.policy.loader import load_policy
+
+    settings = get_settings()
+    request = RecallRequest(
+        dataset=dataset,
+        registry=registry,
+        out=out_dir,
+        as_of=parse_time(as_of, "--as-of") if as_of else None,
+        accounts=accounts,
+        policy=load_policy(policy) if policy else None,
+        threads=settings.build_threads,
+        memory_limit=settings.build_memory_limit,
+    )
+    result = recall_dataset(request)
+    manifest = result.manifest
+    if json_output:
+        sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
+        return
+    summary = manifest["recall"]
+    out.print(
+        f"dataset {manifest['dataset_id']} (recall of {manifest['parent']['dataset_id']}) "
+        f"as of {manifest['as_of']} -> {result.out}",
+        highlight=False,
+    )
+    out.print(
+        f"removed {summary['removed']:,} rows "
+        + (
+            "(" + ", ".join(f"{r}: {n:,}" for r, n in summary["removed_by_reason"].items()) + ")"
+            if summary["removed"]
+            else ""
+        )
+        + f"; {len(summary['shards_rewritten'])} shards rewritten, "
+        f"{summary['shards_carried_over']} carried over unchanged",
         highlight=False,
     )
 

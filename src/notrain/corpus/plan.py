@@ -326,8 +326,12 @@ END"""
 SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} AS reason
 {self._joined}"""
 
-    def kept_sql(self, d: Dialect) -> str:
-        """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash."""
+    def kept_sql(self, d: Dialect, source_hash_given: bool = False) -> str:
+        """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash.
+
+        With ``source_hash_given`` the content relation already carries ``source_sha256``
+        (a recall re-reading a dataset's shards) and it is kept as it is.
+        """
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
         # Only rows that name a blocked person need their lists filtered.
         mentions = (
@@ -355,7 +359,8 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             f"""r0 AS (
     SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at, s.text,
            s.media_uri, s.parent_id, {mentions} AS mentions, {tags} AS tags,
-           {d.sha256(source)} AS source_sha256, s.mention_handles
+           {"s.source_sha256" if source_hash_given else d.sha256(source)} AS source_sha256,
+           s.mention_handles
     FROM s)"""
         ]
         for number, expr in enumerate(self.redaction_passes(d), start=1):

@@ -1,0 +1,150 @@
+"""A recall removes exactly what later decisions disallow, and touches nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from notrain.contracts import SNAPSHOT
+from notrain.corpus.dataset import verify
+from notrain.corpus.recall import RecallRequest, recall_dataset
+from notrain.errors import InputError, UserError
+from notrain.registry.snapshot import write_snapshot
+from tests.corpus.world import Built, World, utc
+
+LATER = utc("2026-09-01")
+
+
+def platform() -> tuple[World, dict[str, int]]:
+    w = World()
+    ids = {
+        "anna": w.account(1, handle="anna"),
+        "bob": w.account(2, handle="bob"),
+        "carol": w.account(3, handle="carol"),
+        "dan": w.account(4, handle="dan", country="BR"),
+    }
+    # Chunks of 4 input rows: the first chunk has only anna's and carol's rows.
+    for n in range(4):
+        w.item(ids["anna"] if n % 2 else ids["carol"], text=f"first chunk {n}", content_id=n)
+    w.item(ids["bob"], text="bob's post", content_id=10)
+    w.item(ids["anna"], kind="photo", tags=[ids["bob"]], text=None, content_id=11)
+    w.item(ids["carol"], text="hello @bob and Zoe Martin", mentions=[ids["bob"]], content_id=12)
+    w.item(ids["dan"], text="dan in Brazil, call 0612345678", content_id=13)
+    w.item(ids["dan"], text="more from dan", content_id=20)
+    w.item(ids["carol"], text="carol again", content_id=21)
+    w.decide(ids["dan"], "objection", effective_at="2026-01-01")
+    return w, ids
+
+
+def later_snapshot(w: World, path: Path, bob: int) -> Path:
+    rows = [*w.snapshot]
+    rows.append(
+        {"subject_id": bob, "identifiers": [], "kind": "objection",
+         "effective_at": utc("2026-07-01"), "request_id": "req-late"}
+    )  # fmt: skip
+    rows.append(
+        {"subject_id": None, "identifiers": ["zoe martin"], "kind": "objection",
+         "effective_at": utc("2026-07-02"), "request_id": "req-late-2"}
+    )  # fmt: skip
+    write_snapshot(pa.Table.from_pylist(rows, schema=SNAPSHOT), path)
+    return path
+
+
+@pytest.fixture
+def recalled(tmp_path: Path) -> tuple[Built, Path, Path, World, dict[str, int]]:
+    w, ids = platform()
+    built = w.build(tmp_path, chunk_rows=4)
+    snapshot = later_snapshot(w, tmp_path / "later.parquet", ids["bob"])
+    out = tmp_path / "recalled"
+    recall_dataset(
+        RecallRequest(dataset=tmp_path / "dataset", registry=str(snapshot), out=out, as_of=LATER)
+    )
+    return built, tmp_path / "dataset", out, w, ids
+
+
+def rows(path: Path) -> dict[int, dict[str, object]]:
+    found: dict[int, dict[str, object]] = {}
+    for shard in sorted(path.glob("part-*.parquet")):
+        for row in pq.read_table(shard).to_pylist():
+            found[row["content_id"]] = row
+    return found
+
+
+def test_recall_removes_exactly_the_late_objector(
+    recalled: tuple[Built, Path, Path, World, dict[str, int]],
+) -> None:
+    built, parent, out, _, _ = recalled
+    before, after = rows(parent), rows(out)
+    assert set(before) - set(after) == {10, 11}
+    removed = {
+        r["content_id"]: r["reason"] for r in pq.read_table(out / "removed.parquet").to_pylist()
+    }
+    assert removed == {10: "author_objected", 11: "third_party_objected"}
+    assert after[12]["text"] == "hello @[redacted] and [redacted]"
+    assert after[12]["mentions"] == []
+    assert after[12]["source_sha256"] == before[12]["source_sha256"]
+    for cid in set(after) - {12}:
+        assert after[cid] == before[cid], cid
+    exclusions = {
+        r["content_id"]: r["reason"] for r in pq.read_table(out / "exclusions.parquet").to_pylist()
+    }
+    assert exclusions == {**built.reasons, 10: "author_objected", 11: "third_party_objected"}
+
+
+def test_untouched_shards_keep_their_bytes_and_the_manifest_verifies(
+    recalled: tuple[Built, Path, Path, World, dict[str, int]],
+) -> None:
+    _, parent, out, _, _ = recalled
+    assert verify(out) == []
+    parent_manifest = json.loads((parent / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    old = {s["file"]: s["sha256"] for s in parent_manifest["shards"]}
+    new = {s["file"]: s["sha256"] for s in manifest["shards"]}
+    assert new["part-00000.parquet"] == old["part-00000.parquet"]
+    assert manifest["recall"]["shards_rewritten"] == ["part-00001.parquet"]
+    assert new["part-00001.parquet"] != old["part-00001.parquet"]
+    assert manifest["parent"]["dataset_id"] == parent_manifest["dataset_id"]
+    assert manifest["recall"]["removed_by_reason"] == {
+        "author_objected": 1, "third_party_objected": 1,
+    }  # fmt: skip
+    counts = manifest["counts"]
+    assert counts["kept"] == parent_manifest["counts"]["kept"] - 2
+    assert counts["kept"] + counts["excluded"] == counts["input"]
+    assert sum(counts["excluded_by_reason"].values()) == counts["excluded"]
+    assert sum(counts["kept_by_kind"].values()) == counts["kept"]
+    assert sum(s["rows"] for s in manifest["shards"]) == counts["kept"]
+
+
+def test_recall_equals_a_fresh_build_at_the_new_as_of(
+    recalled: tuple[Built, Path, Path, World, dict[str, int]], tmp_path: Path
+) -> None:
+    _, _, out, w, ids = recalled
+    fresh = World(accounts=w.accounts, content=w.content, snapshot=[*w.snapshot])
+    snapshot = pq.read_table(later_snapshot(w, tmp_path / "again.parquet", ids["bob"]))
+    fresh.snapshot = snapshot.to_pylist()
+    rebuilt = fresh.build(tmp_path / "fresh", as_of=LATER, chunk_rows=4)
+    assert rebuilt.kept == rows(out)
+
+
+def test_recall_refuses_an_earlier_as_of_and_a_tampered_parent(tmp_path: Path) -> None:
+    w, ids = platform()
+    w.build(tmp_path, chunk_rows=4)
+    snapshot = later_snapshot(w, tmp_path / "later.parquet", ids["bob"])
+    with pytest.raises(UserError, match="before the parent"):
+        recall_dataset(
+            RecallRequest(
+                tmp_path / "dataset", str(snapshot), tmp_path / "x", as_of=utc("2020-01-01")
+            )
+        )
+    shard = tmp_path / "dataset" / "part-00000.parquet"
+    shard.write_bytes(shard.read_bytes() + b"x")
+    with pytest.raises(InputError, match="does not match its manifest"):
+        recall_dataset(
+            RecallRequest(tmp_path / "dataset", str(snapshot), tmp_path / "y", as_of=LATER)
+        )
+    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "y").exists()
