@@ -300,6 +300,7 @@ def write_warc(path: Path, captures: list[Capture], *, gzip: bool = True) -> Pat
                 capture.url,
                 "response",
                 payload=io.BytesIO(capture.body),
+                length=len(capture.body),  # a known length: warcio needs no temporary file
                 http_headers=http,
                 warc_headers_dict={"WARC-Date": capture.date},
             )

@@ -61,7 +61,11 @@ def scan_media(
     workers: WorkersOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Read the XMP and C2PA signals of every content row's media file; one row each."""
+    """Read the XMP and C2PA signals of every content row's media file; one row each.
+
+    media_uri is a path relative to --media-root; one that leads outside it is refused
+    and recorded as an error row, as is a missing or corrupt file.
+    """
     from notrain.signals import require_extra
 
     require_extra()
@@ -86,7 +90,8 @@ def scan_media(
 @signals_app.command("scan-warc")
 def scan_warc(
     files: Annotated[
-        list[Path], typer.Argument(help="WARC files (.warc or .warc.gz) of one crawl.")
+        list[Path],
+        typer.Argument(metavar="WARC", help="WARC files (.warc or .warc.gz) of one crawl."),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
     agent: AgentOption = "notrain",
@@ -94,8 +99,11 @@ def scan_warc(
     workers: WorkersOption = None,
     overwrite: OverwriteOption = False,
 ) -> None:
-    """Decide every document captured in WARC files, applying each site's robots.txt,
-    ai.txt and tdmrep.json from the same crawl; one row per document with its text."""
+    """Decide every document in the WARC files of one crawl; one row each, with its text.
+
+    Each site's robots.txt, ai.txt and tdmrep.json captured in the same crawl apply to its
+    pages; a site file the crawl does not hold makes its pages "unknown".
+    """
     from notrain.signals import require_extra
 
     require_extra()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +25,7 @@ from notrain.signals import xmp
 from notrain.signals.decision import Decision, Finding, decide
 
 XMP_JPEG_ID = b"http://ns.adobe.com/xap/1.0/\x00"
-XMP_JPEG_EXTENSION_ID = b"http://ns.adobe.com/xmp/extension\x00"
+XMP_JPEG_EXTENSION_ID = b"http://ns.adobe.com/xmp/extension/\x00"
 XMP_PNG_KEYWORD = b"XML:com.adobe.xmp"
 XMP_BMFF_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
 # Packets found by searching the bytes: no real packet is larger than this.
@@ -120,8 +121,9 @@ def _sidecar(path: Path) -> bytes | None:
         return None
 
 
-def packets(handle: BinaryIO, mime: str) -> list[Packet]:
-    """Every XMP packet in the file; raises :class:`CorruptMedia` on a broken structure."""
+def packets(handle: BinaryIO, mime: str) -> Iterator[Packet]:
+    """Every XMP packet in the file, in file order; raises :class:`CorruptMedia` where the
+    structure breaks, after yielding the packets before that point."""
     size = handle.seek(0, io.SEEK_END)
     handle.seek(0)
     if mime == "image/jpeg":
@@ -142,8 +144,7 @@ def _read(handle: BinaryIO, n: int, what: str) -> bytes:
     return data
 
 
-def _jpeg(handle: BinaryIO, size: int) -> list[Packet]:
-    found: list[Packet] = []
+def _jpeg(handle: BinaryIO, size: int) -> Iterator[Packet]:
     extended: dict[bytes, tuple[int, dict[int, bytes]]] = {}
     _read(handle, 2, "the start marker")
     while True:
@@ -168,7 +169,7 @@ def _jpeg(handle: BinaryIO, size: int) -> list[Packet]:
         offset = handle.tell() - 4
         body = _read(handle, length - 2, "an APP1 segment")
         if body.startswith(XMP_JPEG_ID):
-            found.append(Packet(body[len(XMP_JPEG_ID) :], f"JPEG APP1 at offset {offset}"))
+            yield Packet(body[len(XMP_JPEG_ID) :], f"JPEG APP1 at offset {offset}")
         elif body.startswith(XMP_JPEG_EXTENSION_ID):
             rest = body[len(XMP_JPEG_EXTENSION_ID) :]
             guid, total, at = rest[:32], *struct.unpack(">II", rest[32:40])
@@ -179,12 +180,10 @@ def _jpeg(handle: BinaryIO, size: int) -> list[Packet]:
         where = f"JPEG extended XMP {guid.decode('ascii', 'replace')}"
         if len(data) != total:
             raise CorruptMedia(f"{where} is incomplete ({len(data)} of {total} bytes)")
-        found.append(Packet(data, where))
-    return found
+        yield Packet(data, where)
 
 
-def _png(handle: BinaryIO, size: int) -> list[Packet]:
-    found: list[Packet] = []
+def _png(handle: BinaryIO, size: int) -> Iterator[Packet]:
     handle.seek(8)
     while True:
         offset = handle.tell()
@@ -192,7 +191,7 @@ def _png(handle: BinaryIO, size: int) -> list[Packet]:
         if offset + 12 + length > size:
             raise CorruptMedia(f"chunk {kind!r} at offset {offset} overruns the file")
         if kind == b"IEND":
-            return found
+            return
         if kind not in (b"iTXt", b"tEXt", b"zTXt"):
             handle.seek(length + 4, io.SEEK_CUR)
             continue
@@ -206,15 +205,14 @@ def _png(handle: BinaryIO, size: int) -> list[Packet]:
             compressed, _method = rest[0], rest[1]
             _language, _, rest = rest[2:].partition(b"\x00")
             _translated, _, text = rest.partition(b"\x00")
-            found.append(Packet(zlib.decompress(text) if compressed else text, where))
+            yield Packet(zlib.decompress(text) if compressed else text, where)
         elif kind == b"zTXt":
-            found.append(Packet(zlib.decompress(rest[1:]), where))
+            yield Packet(zlib.decompress(rest[1:]), where)
         else:
-            found.append(Packet(rest, where))
+            yield Packet(rest, where)
 
 
-def _webp(handle: BinaryIO, size: int) -> list[Packet]:
-    found: list[Packet] = []
+def _webp(handle: BinaryIO, size: int) -> Iterator[Packet]:
     (riff_size,) = struct.unpack("<I", _read(handle, 12, "the RIFF header")[4:8])
     end = riff_size + 8
     if end > size:
@@ -225,22 +223,17 @@ def _webp(handle: BinaryIO, size: int) -> list[Packet]:
         if offset + 8 + length > end:
             raise CorruptMedia(f"chunk {kind!r} at offset {offset} overruns the file")
         if kind == b"XMP ":
-            found.append(
-                Packet(_read(handle, length, "the XMP chunk"), f"WebP XMP chunk at {offset}")
-            )
+            yield Packet(_read(handle, length, "the XMP chunk"), f"WebP XMP chunk at {offset}")
             handle.seek(length & 1, io.SEEK_CUR)
         else:
             handle.seek(length + (length & 1), io.SEEK_CUR)
-    return found
 
 
-def _bmff(handle: BinaryIO, size: int) -> list[Packet]:
-    found: list[Packet] = []
-    _boxes(handle, 0, size, found, depth=0)
-    return found
+def _bmff(handle: BinaryIO, size: int) -> Iterator[Packet]:
+    return _boxes(handle, 0, size, depth=0)
 
 
-def _boxes(handle: BinaryIO, start: int, end: int, found: list[Packet], depth: int) -> None:
+def _boxes(handle: BinaryIO, start: int, end: int, depth: int) -> Iterator[Packet]:
     at = start
     while at + 8 <= end:
         handle.seek(at)
@@ -255,17 +248,16 @@ def _boxes(handle: BinaryIO, start: int, end: int, found: list[Packet], depth: i
             raise CorruptMedia(f"box {kind!r} at offset {at} overruns its container")
         body_at, body_end = at + header, at + box_size
         if kind == b"uuid" and _read(handle, 16, "a box uuid") == XMP_BMFF_UUID:
-            found.append(Packet(_read(handle, body_end - body_at - 16, "XMP"), f"uuid box at {at}"))
+            yield Packet(_read(handle, body_end - body_at - 16, "XMP"), f"uuid box at {at}")
         elif kind == b"XMP_":
-            found.append(Packet(_read(handle, body_end - body_at, "XMP"), f"XMP_ box at {at}"))
+            yield Packet(_read(handle, body_end - body_at, "XMP"), f"XMP_ box at {at}")
         elif kind in (b"moov", b"udta", b"trak") and depth < 4:
-            _boxes(handle, body_at, body_end, found, depth + 1)
+            yield from _boxes(handle, body_at, body_end, depth + 1)
         at = body_end
 
 
-def _search(handle: BinaryIO) -> list[Packet]:
+def _search(handle: BinaryIO) -> Iterator[Packet]:
     """XMP packets found by their wrapper anywhere in the bytes, read block by block."""
-    found: list[Packet] = []
     buffer = b""
     offset = 0
     while block := handle.read(SEARCH_BLOCK):
@@ -287,10 +279,9 @@ def _search(handle: BinaryIO) -> list[Packet]:
                 buffer = buffer[start:]
                 break
             end += len(b"</x:xmpmeta>")
-            found.append(Packet(buffer[start:end], f"XMP packet at offset {offset + start}"))
+            yield Packet(buffer[start:end], f"XMP packet at offset {offset + start}")
             offset += end
             buffer = buffer[end:]
-    return found
 
 
 def _first(data: bytes, needles: tuple[bytes, ...], start: int = 0) -> int:

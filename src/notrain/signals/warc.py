@@ -16,6 +16,8 @@ document and are skipped.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -83,6 +85,10 @@ def read_warcs(tasks: Sequence[WarcTask]) -> list[WarcPart]:
     return [read_warc(task) for task in tasks]
 
 
+class BrokenWarc(Exception):
+    """The file is not a WARC, or a record in it is cut short."""
+
+
 def read_warc(task: WarcTask) -> WarcPart:
     """Read one WARC file; never raises for what is in the file."""
     from warcio.archiveiterator import ArchiveIterator
@@ -91,20 +97,32 @@ def read_warc(task: WarcTask) -> WarcPart:
     rows: list[dict[str, Any]] = []
     writer = pq.ParquetWriter(task.staging, STAGING_SCHEMA, compression="zstd")
     offset: int | None = None
+    # warcio reports a wrong Content-Length by writing to stderr; that is this file's error.
+    complaints = io.StringIO()
     try:
-        with open(task.path, "rb") as handle:
+        with open(task.path, "rb") as handle, contextlib.redirect_stderr(complaints):
             records = ArchiveIterator(handle)
             for record in records:
+                if offset is None:
+                    _check_format(record)
+                row, capture = None, None
                 if record.rec_type in ("response", "resource"):
-                    row = _record(record, task, part)
-                    if row is not None:
-                        rows.append(row)
-                        part.documents += 1
-                # Asked only now: it reads the record to its end.
-                offset = records.get_record_offset()
+                    row, capture = _record(record, task)
+                start = records.get_record_offset()  # reads the record to its end
+                if getattr(record.raw_stream, "limit", 0) > 0:
+                    raise BrokenWarc(f"the record at offset {start} is cut short")
+                offset = start
+                if capture is not None:
+                    part.captures.append(capture)
+                if row is not None:
+                    rows.append(row)
+                    part.documents += 1
                 if len(rows) >= 512:
                     writer.write_table(pa.Table.from_pylist(rows, schema=STAGING_SCHEMA))
                     rows = []
+        if complaints.getvalue().strip():
+            first = " ".join(complaints.getvalue().split())[:200]
+            raise BrokenWarc(f"warcio: {first}")
     except Exception as exc:  # any failure of the file is this file's error row, not a crash
         where = f"after the record at offset {offset}" if offset is not None else "at the start"
         part.error = f"{task.path}: unreadable {where}: {type(exc).__name__}: {exc}"
@@ -115,11 +133,20 @@ def read_warc(task: WarcTask) -> WarcPart:
     return part
 
 
-def _record(record: Any, task: WarcTask, part: WarcPart) -> dict[str, Any] | None:
+def _check_format(record: Any) -> None:
+    # warcio reads any line as an ARC header; only a real ARC file starts with filedesc://.
+    if record.format == "warc":
+        return
+    uri = record.rec_headers.get_header("uri") or ""
+    if not uri.startswith("filedesc://"):
+        raise BrokenWarc("not a WARC (or ARC) file")
+
+
+def _record(record: Any, task: WarcTask) -> tuple[dict[str, Any] | None, Capture | None]:
     headers = record.rec_headers
     url = headers.get_header("WARC-Target-URI")
     if not url or not url.startswith(("http://", "https://")):
-        return None
+        return None, None
     fetched_at = _time(headers.get_header("WARC-Date"))
     if record.http_headers is not None and record.rec_type == "response":
         http = record.http_headers
@@ -133,11 +160,10 @@ def _record(record: Any, task: WarcTask, part: WarcPart) -> dict[str, Any] | Non
     if site_file(url):
         location = next(iter(header_values(fields, "location")), None)
         body = record.content_stream().read(SITE_FILE_MAX_BYTES)
-        part.captures.append(Capture(url, status, fetched_at, body, location))
-        return None
+        return None, Capture(url, status, fetched_at, body, location)
     if not 200 <= status < 300:
-        return None
-    return _document(record, url, fetched_at, fields, task)
+        return None, None
+    return _document(record, url, fetched_at, fields, task), None
 
 
 def _document(
@@ -201,8 +227,6 @@ def _document(
 
 
 def _embedded(body: bytes, row: dict[str, Any]) -> list[Finding]:
-    import io
-
     from notrain.signals.media import UnknownFormat, read_signals
 
     try:
