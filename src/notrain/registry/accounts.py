@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 from notrain.errors import InputError
 
@@ -63,6 +62,8 @@ class AccountIndex:
     @classmethod
     def from_parquet(cls, spec: str | Path) -> AccountIndex:
         """Read a Parquet file, a directory of shards or a glob."""
+        import pyarrow.dataset as pads  # slow to import; only commands that match need it
+
         text = str(spec)
         if any(ch in text for ch in "*?["):
             files = sorted(glob.glob(text, recursive=True))

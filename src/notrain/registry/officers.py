@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,8 +21,12 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so both failures take the same time."""
+    return _hasher.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def authenticate(session: Session, username: str, password: str) -> OfficerView:
         officer = session.scalars(
             select(Officer).where(Officer.username == username.strip().lower())
         ).first()
-        stored = officer.password_hash if officer and not officer.disabled else _DUMMY_HASH
+        stored = officer.password_hash if officer and not officer.disabled else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
