@@ -89,3 +89,20 @@ def test_decision_mail_waits_for_the_server_too(
 def test_retry_wait_doubles_up_to_an_hour() -> None:
     waits = [retry_wait(60, n).total_seconds() for n in (1, 2, 3, 6, 7, 20)]
     assert waits == [60, 120, 240, 1920, 3600, 3600]
+
+
+def test_a_code_queued_before_verification_is_not_made_after_it(
+    person: Requester, registry: Registry, session: Session, clock: FakeClock
+) -> None:
+    from notrain.registry.models import VerificationCode
+
+    request_id = person.submit(ALICE)
+    code = person.code(ALICE)
+    clock.advance(minutes=2)
+    registry.resend_code(request_id)  # the mail server is slow; the person asks again ...
+    registry.verify(request_id, code)  # ... then finds the first code after all
+    registry.deliver_mail(person.outbox)
+    assert len(session.scalars(select(VerificationCode)).all()) == 1
+    texts = [p.read_text() for p in sorted(person.outbox.folder.glob("*.eml"))]
+    assert "already confirmed" in texts[-2]  # the resend, then the acceptance
+    assert "accepted" in texts[-1]

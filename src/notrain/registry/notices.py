@@ -17,7 +17,7 @@ from notrain.mail.queue import Renderer, params_of
 from notrain.registry import audit, verification
 from notrain.registry.config import RegistryConfig
 from notrain.registry.models import QueuedMail, Request
-from notrain.registry.states import RequestKind
+from notrain.registry.states import RequestKind, RequestState
 
 VERIFICATION = verification.CODE_TEMPLATE
 REVIEW = "needs_review"
@@ -80,6 +80,12 @@ def _text(
         raise LookupError(f"queued mail {row.id}: request {row.request_id} not found")
     kind = RequestKind(request.kind)
     ref = f"request {request.id}"
+    if row.template == VERIFICATION and request.state != RequestState.SUBMITTED:
+        # Queued before the address was confirmed with an earlier code: no code is needed now.
+        return (
+            "Your request is already confirmed",
+            f"Your request to {_ASKED[kind]} ({ref}) is already confirmed; no code is needed.",
+        )
     if row.template == VERIFICATION:
         code = verification.issue(session, config.secret_key, config.codes, request, now)
         minutes = int(config.codes.ttl.total_seconds() // 60)
