@@ -105,9 +105,7 @@ def snapshot_rows(
     for subject, (at, request_id, request) in consent.items():
         if request.kind == RequestKind.CONSENT:
             rows.append(SnapshotRow(subject, (), DecisionKind.CONSENT.value, at, request_id))
-    rows.sort(
-        key=lambda r: (r.effective_at, r.request_id, r.subject_id is None, r.subject_id or 0)
-    )
+    rows.sort(key=lambda r: (r.effective_at, r.request_id, r.subject_id is None, r.subject_id or 0))
     return rows
 
 
