@@ -17,6 +17,7 @@
     │   ├── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
     │   └── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
     ├── BuildError                exit 7  HTTP 500  an engine failed while building
+    ├── ScanError                 exit 20 HTTP 500  a signals scan cannot run its worker processes
     ├── DatabaseError             exit 9  HTTP 503  the registry database is unreachable
     ├── AuditChainBroken          exit 16 HTTP 500  an audit event was changed, removed or reordered
     └── MailDeliveryError         exit 17 HTTP 502  the SMTP server refused or could not be reached
@@ -224,3 +225,11 @@ class ExtraNotInstalled(UserError):
         )
         self.extra = extra
         self.packages = packages
+
+
+class ScanError(NotrainError):
+    """A signals scan cannot run: its worker processes do not start. Not a file's fault —
+    a file that kills its worker is an error row, not this."""
+
+    exit_code = 20
+    http_status = 500

@@ -15,3 +15,8 @@ def work(items: Sequence[str]) -> list[str]:
 
 def crashed(item: str) -> str:
     return f"crashed:{item}"
+
+
+def die() -> None:
+    """A pool initializer that kills every worker as it starts."""
+    os._exit(4)

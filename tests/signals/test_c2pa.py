@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,3 +149,25 @@ def test_a_damaged_manifest_is_an_error_not_an_allow(kit: SigningKit) -> None:
     data[at + 40 : at + 200] = bytes(160)
     verdict, _, evidence = decide_bytes(bytes(data))
     assert verdict is Verdict.ERROR, evidence
+
+
+def test_the_c2pa_reader_runs_only_when_a_manifest_may_be_there(
+    kit: SigningKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notrain.signals import c2pa as c2pa_signals
+
+    calls: list[str] = []
+    real = c2pa_signals.read
+
+    def spy(handle: Any, mime: str, sidecar: bytes | None = None) -> Any:
+        calls.append(mime)
+        return real(handle, mime, sidecar)
+
+    monkeypatch.setattr(c2pa_signals, "read", spy)
+    for source in (make.jpeg(), make.png(make.mining("DMI-ALLOWED")), make.webp()):
+        read_signals(io.BytesIO(source))
+    assert calls == []
+    manifest = Manifest([training_mining({"ai_training": "notAllowed"})])
+    for mime, maker in FORMATS.items():
+        read_signals(io.BytesIO(sign(maker(), mime, manifest, kit).asset))
+    assert calls == list(FORMATS)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from notrain.errors import InputError, OutputError
+from notrain.errors import InputError, OutputError, ScanError
+from notrain.signals import scan
 from notrain.signals.output import MEDIA_SCHEMA
 from notrain.signals.scan import Runner, resolve_media, scan_media
 from tests.signals import crashy, make
@@ -149,12 +152,28 @@ def test_a_missing_media_root_is_an_input_error(tmp_path: Path) -> None:
 
 def test_a_crashing_file_becomes_its_own_result_and_the_rest_go_on() -> None:
     items = ["a", "b", "boom", "c", "d", "e", "f", "g"]
-    runner: Runner[str, str] = Runner(crashy.work, crashy.crashed, workers=2, chunk=3)
-    results = [r for chunk in runner.run(items) for r in chunk]
-    assert results == ["A", "B", "crashed:boom", "C", "D", "E", "F", "G"]
-    assert runner.restarts >= 1
+    with Runner(2) as runner:
+        results = [r for c in runner.run(crashy.work, crashy.crashed, items, chunk=3) for r in c]
+        assert results == ["A", "B", "crashed:boom", "C", "D", "E", "F", "G"]
+        assert runner.restarts >= 1
+        # The runner goes on with a fresh pool.
+        again = [r for c in runner.run(crashy.work, crashy.crashed, ["h", "i"]) for r in c]
+        assert again == ["H", "I"]
 
 
 def test_the_runner_keeps_input_order_inline_too() -> None:
-    runner: Runner[str, str] = Runner(crashy.work, crashy.crashed, workers=0, chunk=2)
-    assert [r for chunk in runner.run(["x", "y", "z"]) for r in chunk] == ["X", "Y", "Z"]
+    runner = Runner(0)
+    chunks = list(runner.run(crashy.work, crashy.crashed, ["x", "y", "z"], chunk=2))
+    assert chunks == [["X", "Y"], ["Z"]]
+
+
+def test_workers_that_cannot_start_are_a_scan_error_not_bad_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(workers: int) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=crashy.die)
+
+    monkeypatch.setattr(scan, "_spawn", broken)
+    with Runner(1) as runner, pytest.raises(ScanError, match="cannot start"):
+        list(runner.run(crashy.work, crashy.crashed, ["a", "b"]))

@@ -69,7 +69,7 @@ def header_findings(values: Sequence[str]) -> list[Finding]:
 def robots_findings(parsed: RobotsTxt, path: str, agents: Agents, source: str) -> list[Finding]:
     """The finding of the ``Content-Usage`` rules of a robots.txt for ``path``."""
     allowed: Finding | None = None
-    for agent in agents.tokens:
+    for agent in parsed.representatives(agents.tokens):
         if not parsed.may_fetch(agent, path).allowed:
             continue
         rules = parsed.longest("content-usage", agent, path)

@@ -44,7 +44,7 @@ def header_findings(values: Sequence[str]) -> list[Finding]:
 def robots_findings(parsed: RobotsTxt, path: str, agents: Agents, source: str) -> list[Finding]:
     """The finding of the ``Content-Signal`` lines of a robots.txt for ``path``."""
     allowed: Finding | None = None
-    for agent in agents.tokens:
+    for agent in parsed.representatives(agents.tokens):
         rules = parsed.longest("content-signal", agent, path)
         settings = [(rule, ai_train(rule.value)) for rule in rules]
         for rule, setting in settings:

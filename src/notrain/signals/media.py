@@ -28,6 +28,7 @@ XMP_JPEG_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 XMP_JPEG_EXTENSION_ID = b"http://ns.adobe.com/xmp/extension/\x00"
 XMP_PNG_KEYWORD = b"XML:com.adobe.xmp"
 XMP_BMFF_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
+WALKED = {"image/jpeg", "image/png", "image/webp", "video/mp4", "video/quicktime"}
 # Packets found by searching the bytes: no real packet is larger than this.
 MAX_PACKET = 16 << 20
 SEARCH_BLOCK = 1 << 20
@@ -39,8 +40,11 @@ class CorruptMedia(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Packet:
+    """An XMP packet, or (``c2pa=True``, no data) a box or segment that carries C2PA."""
+
     data: bytes
     where: str
+    c2pa: bool = False
 
 
 def sniff(head: bytes) -> str | None:
@@ -103,13 +107,23 @@ def read_signals(
         raise UnknownFormat
     findings: list[Finding] = []
     error: str | None = None
+    # The C2PA reader streams the whole file, which costs more than everything else; in the
+    # formats walked here it runs only when a carrier of a manifest, or an XMP reference to
+    # a remote one (dcterms:provenance), was seen. Anything else always goes to it.
+    carrier = mime not in WALKED or sidecar is not None
     try:
         for packet in packets(handle, mime):
+            if packet.c2pa:
+                carrier = True
+                continue
+            carrier = carrier or b"provenance" in packet.data
             findings.extend(xmp.read_packet(packet.data, packet.where))
     except (CorruptMedia, struct.error, zlib.error, EOFError, IndexError, ValueError) as exc:
         error = f"corrupt {mime.split('/')[1].upper()}: {exc}"
-    handle.seek(0)
-    findings.extend(c2pa_signals.read(handle, mime, sidecar))
+        carrier = True
+    if carrier:
+        handle.seek(0)
+        findings.extend(c2pa_signals.read(handle, mime, sidecar))
     return findings, error
 
 
@@ -163,6 +177,8 @@ def _jpeg(handle: BinaryIO, size: int) -> Iterator[Packet]:
             raise CorruptMedia(f"segment 0x{code:02X} at offset {handle.tell() - 4} overruns")
         if code == 0xDA:  # start of scan: the metadata segments are behind us
             break
+        if code == 0xEB:  # APP11: JUMBF, where C2PA keeps its manifest store
+            yield Packet(b"", f"JPEG APP11 at offset {handle.tell() - 4}", c2pa=True)
         if code != 0xE1:
             handle.seek(length - 2, io.SEEK_CUR)
             continue
@@ -192,6 +208,8 @@ def _png(handle: BinaryIO, size: int) -> Iterator[Packet]:
             raise CorruptMedia(f"chunk {kind!r} at offset {offset} overruns the file")
         if kind == b"IEND":
             return
+        if kind == b"caBX":
+            yield Packet(b"", f"PNG caBX chunk at offset {offset}", c2pa=True)
         if kind not in (b"iTXt", b"tEXt", b"zTXt"):
             handle.seek(length + 4, io.SEEK_CUR)
             continue
@@ -222,6 +240,8 @@ def _webp(handle: BinaryIO, size: int) -> Iterator[Packet]:
         kind, length = struct.unpack("<4sI", _read(handle, 8, "a chunk header"))
         if offset + 8 + length > end:
             raise CorruptMedia(f"chunk {kind!r} at offset {offset} overruns the file")
+        if kind == b"C2PA":
+            yield Packet(b"", f"WebP C2PA chunk at {offset}", c2pa=True)
         if kind == b"XMP ":
             yield Packet(_read(handle, length, "the XMP chunk"), f"WebP XMP chunk at {offset}")
             handle.seek(length & 1, io.SEEK_CUR)
@@ -247,8 +267,11 @@ def _boxes(handle: BinaryIO, start: int, end: int, depth: int) -> Iterator[Packe
         if box_size < header or at + box_size > end:
             raise CorruptMedia(f"box {kind!r} at offset {at} overruns its container")
         body_at, body_end = at + header, at + box_size
-        if kind == b"uuid" and _read(handle, 16, "a box uuid") == XMP_BMFF_UUID:
+        uuid = _read(handle, 16, "a box uuid") if kind == b"uuid" else None
+        if uuid == XMP_BMFF_UUID:
             yield Packet(_read(handle, body_end - body_at - 16, "XMP"), f"uuid box at {at}")
+        elif uuid is not None:  # C2PA's own uuid box, or one we do not know: let c2pa look
+            yield Packet(b"", f"uuid box {uuid.hex()} at {at}", c2pa=True)
         elif kind == b"XMP_":
             yield Packet(_read(handle, body_end - body_at, "XMP"), f"XMP_ box at {at}")
         elif kind in (b"moov", b"udta", b"trak") and depth < 4:

@@ -72,6 +72,12 @@ class ParquetSink:
         if len(self.pending) >= BATCH_ROWS:
             self._flush()
 
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        """Append rows already in the schema (after any rows still pending)."""
+        self._flush()
+        self.writer.write_batch(batch)
+        self.rows += batch.num_rows
+
     def _flush(self) -> None:
         if self.pending:
             self.writer.write_table(pa.Table.from_pylist(self.pending, schema=self.schema))

@@ -108,5 +108,5 @@ def _charset(content_type: str | None) -> str | None:
 
 def tidy(text: str) -> str:
     """Collapse whitespace within lines and drop empty lines."""
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)

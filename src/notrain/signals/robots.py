@@ -68,6 +68,9 @@ def canonical(text: str, *, pattern: bool = False) -> str:
     """Percent-encoding normalised (RFC 9309 §2.2.2): unreserved octets decoded, other
     escapes upper-cased, non-ASCII and control octets encoded. In a URL, ``*`` and ``$``
     are encoded so that only a pattern's own are special."""
+    plain = text.isascii() and text.isprintable() and " " not in text and "%" not in text
+    if plain and (pattern or ("*" not in text and "$" not in text)):
+        return text
     out: list[str] = []
     for byte in text.encode("utf-8"):
         char = chr(byte)
@@ -146,6 +149,8 @@ class RobotsTxt:
 
     def __init__(self, groups: list[Group]) -> None:
         self.groups = groups
+        self._rules: dict[str, tuple[list[Rule], str]] = {}
+        self._representatives: dict[tuple[str, ...], list[str]] = {}
 
     @classmethod
     def parse(cls, body: bytes) -> RobotsTxt:
@@ -188,12 +193,26 @@ class RobotsTxt:
     def rules_for(self, agent: str) -> tuple[list[Rule], str]:
         """The merged rules of the groups naming ``agent``, else of the ``*`` groups."""
         agent = agent.lower()
-        named = [g for g in self.groups if agent in g.agents]
-        label = agent
-        if not named:
-            named = [g for g in self.groups if "*" in g.agents]
-            label = "*"
-        return [rule for group in named for rule in group.rules], label
+        cached = self._rules.get(agent)
+        if cached is None:
+            named = [g for g in self.groups if agent in g.agents]
+            label = agent
+            if not named:
+                named = [g for g in self.groups if "*" in g.agents]
+                label = "*"
+            cached = self._rules[agent] = ([r for g in named for r in g.rules], label)
+        return cached
+
+    def representatives(self, agents: tuple[str, ...]) -> list[str]:
+        """One agent per distinct set of rules: agents without a group of their own all
+        obey the ``*`` groups, and need to be asked only once."""
+        found = self._representatives.get(agents)
+        if found is None:
+            seen: dict[str, str] = {}
+            for agent in agents:
+                seen.setdefault(self.rules_for(agent)[1], agent.lower())
+            found = self._representatives[agents] = list(seen.values())
+        return found
 
     def may_fetch(self, agent: str, path: str) -> Access:
         rules, group = self.rules_for(agent)
@@ -240,7 +259,7 @@ def access_findings(
     """Reserved if any of our agents may not fetch ``path``. Otherwise an allowed finding
     when an explicit ``Allow`` rule decided it, and nothing when no rule matched."""
     allowed: Finding | None = None
-    for agent in agents.tokens:
+    for agent in parsed.representatives(agents.tokens):
         access = parsed.may_fetch(agent, path)
         if access.rule is None:
             continue

@@ -13,15 +13,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-from notrain.errors import InputError
+from notrain.errors import InputError, ScanError
 from notrain.signals.decision import Decision, decide
 from notrain.signals.output import MEDIA_SCHEMA, ParquetSink
 
@@ -36,82 +36,118 @@ def default_workers() -> int:
     return max(os.cpu_count() or 1, 1)
 
 
-class Runner(Generic[Item, Result]):
-    """Runs ``work`` over chunks of items, in worker processes or (``workers=0``) inline."""
+class Runner:
+    """A pool of worker processes, kept across runs (the two passes of a WARC scan share
+    it); ``workers=0`` runs everything inline, without crash isolation."""
 
-    def __init__(
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.restarts = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _live(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = _spawn(self.workers)
+        return self._pool
+
+    def run(
         self,
         work: Callable[[Sequence[Item]], list[Result]],
         crashed: Callable[[Item], Result],
+        items: Iterable[Item],
         *,
-        workers: int,
-        chunk: int,
-    ) -> None:
-        self.work = work
-        self.crashed = crashed
-        self.workers = workers
-        self.chunk = max(chunk, 1)
-        self.restarts = 0
-
-    def run(self, items: Iterable[Item]) -> Iterator[list[Result]]:
-        """Per chunk of input, the results in input order."""
-        chunks = _chunked(items, self.chunk)
+        chunk: int = 1,
+    ) -> Iterator[list[Result]]:
+        """Per chunk of ``items``, the results of ``work``, in input order. An item whose
+        work kills its worker gets ``crashed(item)`` instead."""
+        chunks = _chunked(items, max(chunk, 1))
         if self.workers <= 0:
-            for chunk in chunks:
-                yield self.work(chunk)
+            for part in chunks:
+                yield work(part)
             return
-        pool = self._pool(self.workers)
         pending: deque[tuple[list[Item], Future[list[Result]]]] = deque()
-        try:
-            for chunk in chunks:
-                pending.append((chunk, pool.submit(self.work, chunk)))
-                while len(pending) >= self.workers * 3:
-                    pool = yield from self._drain_one(pending, pool)
-            while pending:
-                pool = yield from self._drain_one(pending, pool)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for part in chunks:
+            pending.append((part, self._live().submit(work, part)))
+            while len(pending) >= self.workers * 3:
+                yield from self._drain_one(pending, work, crashed)
+        while pending:
+            yield from self._drain_one(pending, work, crashed)
 
     def _drain_one(
         self,
         pending: deque[tuple[list[Item], Future[list[Result]]]],
-        pool: ProcessPoolExecutor,
-    ) -> Generator[list[Result], None, ProcessPoolExecutor]:
-        """Yield the results of the oldest chunk; return the pool to go on with."""
-        chunk, future = pending[0]
+        work: Callable[[Sequence[Item]], list[Result]],
+        crashed: Callable[[Item], Result],
+    ) -> Iterator[list[Result]]:
+        """Yield the results of the oldest chunk, or of every unfinished one if the pool
+        broke: those are replayed one item at a time in quarantine."""
+        part, future = pending[0]
         try:
             result = future.result()
         except BrokenProcessPool:
-            # Every unfinished chunk of the broken pool is replayed in quarantine.
-            replay = [(c, f) for c, f in pending]
+            replay = list(pending)
             pending.clear()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
             self.restarts += 1
-            for chunk, future in replay:
+            for part, future in replay:
                 if future.done() and not future.cancelled() and future.exception() is None:
                     yield future.result()
                 else:
-                    yield self._quarantine(chunk)
-            return self._pool(self.workers)
+                    yield self._quarantine(part, work, crashed)
+            return
         pending.popleft()
         yield result
-        return pool
 
-    def _quarantine(self, chunk: list[Item]) -> list[Result]:
+    def _quarantine(
+        self,
+        part: list[Item],
+        work: Callable[[Sequence[Item]], list[Result]],
+        crashed: Callable[[Item], Result],
+    ) -> list[Result]:
         results: list[Result] = []
-        for item in chunk:
-            pool = self._pool(1)
+        for item in part:
+            pool = _spawn(1)
             try:
-                results.extend(pool.submit(self.work, [item]).result())
+                results.extend(pool.submit(work, [item]).result())
             except BrokenProcessPool:
-                results.append(self.crashed(item))
+                _check_workers_start()
+                results.append(crashed(item))
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         return results
 
-    @staticmethod
-    def _pool(workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+def _spawn(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _check_workers_start() -> None:
+    """Blame an item only if a worker can run at all; else no file is at fault."""
+    pool = _spawn(1)
+    try:
+        pool.submit(_ping).result()
+    except BrokenProcessPool:
+        raise ScanError(
+            "worker processes cannot start (is the program importable by a fresh "
+            "Python process?); --workers 0 in the library scans in-process"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ping() -> bool:
+    return True
 
 
 def _chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -226,12 +262,6 @@ def scan_media(
     if not media_root.is_dir():
         raise InputError(media_root, "media root is not a directory")
     items, total = media_items(content, media_root)
-    runner: Runner[MediaItem, Decision] = Runner(
-        scan_media_items,
-        crashed_media,
-        workers=default_workers() if workers is None else workers,
-        chunk=chunk,
-    )
     summary = ScanSummary(out)
     done = 0
     queue: deque[MediaItem] = deque()
@@ -241,18 +271,19 @@ def scan_media(
             queue.append(item)
             yield item
 
-    with ParquetSink(out, MEDIA_SCHEMA, overwrite=overwrite) as sink:
-        for decisions in runner.run(remember()):
+    count = default_workers() if workers is None else workers
+    with ParquetSink(out, MEDIA_SCHEMA, overwrite=overwrite) as sink, Runner(count) as runner:
+        for decisions in runner.run(scan_media_items, crashed_media, remember(), chunk=chunk):
             rows = []
             for decision in decisions:
                 item = queue.popleft()
                 rows.append(_media_row(item, decision))
-                summary.count(decision.decision)
+                summary.count(str(decision.decision))
             sink.write(rows)
             done += len(decisions)
             if progress:
                 progress("scanning media", done, total)
-    summary.worker_restarts = runner.restarts
+        summary.worker_restarts = runner.restarts
     return summary
 
 

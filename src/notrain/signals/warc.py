@@ -6,8 +6,8 @@ tdmrep.json) is kept as a capture; every other successful (2xx) record is a docu
 whose own signals are read right there — ``X-Robots-Tag``, ``Content-Usage``,
 ``Content-Signal`` and ``tdm-reservation`` headers, the HTML's meta tags, the XMP and C2PA
 of an image or video payload — and whose text is extracted. Documents go to a staging
-Parquet part, so memory does not grow with the crawl. The second pass applies each site's
-files to its documents, decides, and writes the output in input order.
+Parquet part, so memory does not grow with the crawl. The second pass, parallel too, applies
+each site's files to its documents and decides; the output is written in input order.
 
 A WARC that cannot be read past some point keeps the rows before it and gets an error row
 (``url`` null) saying where it broke. Revisit, request and metadata records carry no
@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import pickle
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -283,59 +285,130 @@ def _scan(
     progress: Progress | None,
     max_record_bytes: int,
 ) -> ScanSummary:
+    count = min(default_workers() if workers is None else workers, len(files))
+    with Runner(count) as runner:
+        return _passes(files, sink, staging, agents, runner, progress, max_record_bytes)
+
+
+def _passes(
+    files: Sequence[Path],
+    sink: ParquetSink,
+    staging: Path,
+    agents: Agents,
+    runner: Runner,
+    progress: Progress | None,
+    max_record_bytes: int,
+) -> ScanSummary:
     tasks = [
-        WarcTask(str(path), str(staging / f"part-{i:05d}.parquet"), agents, max_record_bytes)
+        WarcTask(str(path), str(staging / f"read-{i:05d}.parquet"), agents, max_record_bytes)
         for i, path in enumerate(files)
     ]
-    runner: Runner[WarcTask, WarcPart] = Runner(
-        read_warcs,
-        _crashed,
-        workers=min(default_workers() if workers is None else workers, len(files)),
-        chunk=1,
-    )
     parts: list[WarcPart] = []
-    for done in runner.run(tasks):
+    for done in runner.run(read_warcs, _read_crashed, tasks):
         parts.extend(done)
         if progress:
             progress("reading WARC files", len(parts), len(files))
-    site = SiteSignals(Crawl([c for part in parts for c in part.captures]), agents)
-    summary = ScanSummary(sink.path, worker_restarts=runner.restarts)
-    total = sum(p.documents for p in parts)
-    for part in parts:
-        for rows in _decided(part, site):
-            sink.write(rows)
-            for row in rows:
-                summary.count(row["decision"])
-            if progress:
-                progress("deciding", summary.rows, total)
+    # The crawl's site files go to every worker of the second pass through one file.
+    crawl = staging / "crawl.pickle"
+    crawl.write_bytes(pickle.dumps([c for part in parts for c in part.captures]))
+    decide_tasks = [
+        DecideTask(part.path, part.staging, part.error, str(crawl), agents,
+                   str(staging / f"decided-{i:05d}.parquet"))
+        for i, part in enumerate(parts)
+    ]  # fmt: skip
+    summary = ScanSummary(sink.path)
+    for finished in runner.run(decide_parts, _decide_crashed, decide_tasks):
+        for decided in finished:
+            for batch in pq.ParquetFile(decided.path).iter_batches(batch_size=2048):
+                sink.write_batch(batch)
+            for decision, n in decided.by_decision.items():
+                summary.by_decision[decision] = summary.by_decision.get(decision, 0) + n
+            summary.rows += decided.rows
+        if progress:
+            progress("deciding", summary.rows, sum(p.documents for p in parts))
+    summary.worker_restarts = runner.restarts
     return summary
 
 
-def _crashed(task: WarcTask) -> WarcPart:
+def _read_crashed(task: WarcTask) -> WarcPart:
     return WarcPart(task.path, None, error=f"{task.path}: the reader crashed on this file")
 
 
-def _decided(part: WarcPart, site: SiteSignals) -> Iterator[list[dict[str, Any]]]:
-    if part.staging and Path(part.staging).exists():
-        for batch in pq.ParquetFile(part.staging).iter_batches(batch_size=2048):
-            yield [_decide_row(row, part.path, site) for row in batch.to_pylist()]
-    if part.error:
-        decision = decide([], error=part.error)
-        yield [
-            {
-                "url": None,
-                "fetched_at": None,
-                "decision": str(decision.decision),
-                "signal": decision.signal,
-                "evidence": decision.evidence,
-                "error": decision.error,
-                "findings": decision.finding_lines,
-                "text": None,
-                "content_type": None,
-                "record_id": None,
-                "warc_file": part.path,
-            }
-        ]
+# -- pass 2: decide, one part per worker, in input order -----------------------------------
+
+
+@dataclass(frozen=True)
+class DecideTask:
+    warc_file: str
+    staging: str | None
+    error: str | None
+    crawl: str
+    agents: Agents
+    out: str
+
+
+@dataclass(frozen=True)
+class Decided:
+    path: str
+    rows: int
+    by_decision: dict[str, int]
+
+
+def decide_parts(tasks: Sequence[DecideTask]) -> list[Decided]:
+    return [decide_part(task) for task in tasks]
+
+
+@lru_cache(maxsize=2)
+def _site(crawl: str, agents: Agents) -> SiteSignals:
+    with open(crawl, "rb") as handle:
+        captures: list[Capture] = pickle.load(handle)  # our own staging file
+    return SiteSignals(Crawl(captures), agents)
+
+
+def decide_part(task: DecideTask) -> Decided:
+    """Decide every document of one WARC file's staging part; write them to ``task.out``."""
+    site = _site(task.crawl, task.agents)
+    counts: dict[str, int] = {}
+    rows = 0
+    with pq.ParquetWriter(task.out, WEB_SCHEMA, compression="zstd") as writer:
+        for decided in _decided(task, site):
+            writer.write_table(pa.Table.from_pylist(decided, schema=WEB_SCHEMA))
+            for row in decided:
+                counts[row["decision"]] = counts.get(row["decision"], 0) + 1
+            rows += len(decided)
+    return Decided(task.out, rows, counts)
+
+
+def _decide_crashed(task: DecideTask) -> Decided:
+    error = f"{task.warc_file}: deciding crashed on this file"
+    row = _error_row(task.warc_file, error)
+    pq.write_table(pa.Table.from_pylist([row], schema=WEB_SCHEMA), task.out)
+    return Decided(task.out, 1, {row["decision"]: 1})
+
+
+def _decided(task: DecideTask, site: SiteSignals) -> Iterator[list[dict[str, Any]]]:
+    if task.staging and Path(task.staging).exists():
+        for batch in pq.ParquetFile(task.staging).iter_batches(batch_size=2048):
+            yield [_decide_row(row, task.warc_file, site) for row in batch.to_pylist()]
+    if task.error:
+        yield [_error_row(task.warc_file, task.error)]
+
+
+def _error_row(warc_file: str, error: str) -> dict[str, Any]:
+    decision = decide([], error=error)
+    return {
+        "url": None,
+        "fetched_at": None,
+        "decision": str(decision.decision),
+        "signal": decision.signal,
+        "evidence": decision.evidence,
+        "error": decision.error,
+        "findings": decision.finding_lines,
+        "text": None,
+        "content_type": None,
+        "record_id": None,
+        "warc_file": warc_file,
+    }
 
 
 def _decide_row(row: dict[str, Any], warc_file: str, site: SiteSignals) -> dict[str, Any]:
