@@ -87,7 +87,11 @@ def deliver_due(
     on_sent: Hook | None = None,
     on_failed: Hook | None = None,
 ) -> DeliveryReport:
-    """Send the queued messages that are due at ``now``, oldest first."""
+    """Send the queued messages that are due at ``now``, oldest first.
+
+    A step of its own, in its own transactions: call it between steps, never inside one
+    (whatever the session holds uncommitted is rolled back first).
+    """
     session.rollback()
     due = list(
         session.scalars(

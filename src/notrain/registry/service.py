@@ -71,8 +71,8 @@ class Registry:
     def status(self, request_id: str) -> PublicStatus:
         with intake.step(self.session):
             request = intake.load(self.session, request_id)
-        stage = stage_of(request.state)
-        return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
+            stage = stage_of(request.state)
+            return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
 
     # -- officers ------------------------------------------------------------------------
 
