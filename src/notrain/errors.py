@@ -15,7 +15,8 @@
     │   │   └── CodeAttemptsExhausted exit 13 HTTP 429  five wrong tries: ask for a new code
     │   ├── RateLimited           exit 14 HTTP 429  resend too soon, or the hourly cap is reached
     │   ├── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
-    │   └── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
+    │   ├── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
+    │   └── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
     ├── BuildError                exit 7  HTTP 500  an engine failed while building
     ├── ScanError                 exit 20 HTTP 500  a signals scan cannot run its worker processes
     ├── DatabaseError             exit 9  HTTP 503  the registry database is unreachable
@@ -225,6 +226,17 @@ class ExtraNotInstalled(UserError):
         )
         self.extra = extra
         self.packages = packages
+
+
+class EngineUnavailableError(UserError):
+    """The chosen build engine cannot start: no Java runtime, or its cluster is unreachable.
+
+    A missing Python package is :class:`ExtraNotInstalled`; this is what remains once the
+    package is there.
+    """
+
+    exit_code = 19
+    http_status = 503
 
 
 class ScanError(NotrainError):

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from notrain import __version__
 from notrain.corpus import dataset
-from notrain.corpus.duckdb_engine import DuckDBEngine
+from notrain.corpus.engines import create_engine
 from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
 from notrain.corpus.sources import InputSet, fingerprint, resolve
 from notrain.errors import InputError, UserError
@@ -42,6 +42,11 @@ class BuildRequest:
     chunk_rows: int = 1_000_000
     threads: int | None = None
     memory_limit: str = "1GB"
+    engine: str = "duckdb"
+    """``duckdb`` (in-process) or ``spark`` (needs the ``spark`` extra and Java)."""
+    spark_master: str | None = None
+    spark_broadcast_rows: int | None = None
+    """Registry-derived tables up to this many rows are broadcast (Spark only)."""
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,13 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Hashing the inputs overlaps with the build; hashlib releases the GIL.
             hashing = pool.submit(fingerprint, [content, accounts, *([signals] if signals else [])])
-            engine = DuckDBEngine(
+            engine = create_engine(
+                request.engine,
                 threads=request.threads,
                 memory_limit=request.memory_limit,
                 temp_dir=staging / ".spill",
+                spark_master=request.spark_master,
+                broadcast_rows=request.spark_broadcast_rows,
             )
             identifiers = engine.identifiers(snapshot, as_of.isoformat())
             plan = BuildPlan.compile(

@@ -1,0 +1,547 @@
+"""The Spark engine: runs the same :class:`~notrain.corpus.plan.BuildPlan` on Apache Spark.
+
+The plan's SQL, written through the ``SPARK`` dialect, runs unchanged through
+``spark.sql`` over temporary views named as the plan expects (``content``, ``accounts``,
+``snapshot``, ``decisions``, ``authors``, ``blocked``, ``third_party``, ``signals``); this
+module holds no rule of its own. Redaction is Spark's built-in ``regexp_replace``
+(java.util.regex), so executors run no Python at all: only the driver needs notrain.
+
+Registry-derived tables are broadcast to every executor while they hold at most
+``broadcast_rows`` rows and joined by shuffle when they are larger, so a registry with
+hundreds of millions of objectors still builds.
+
+The output has the DuckDB engine's layout and column types: kept rows are range-partitioned
+by ``content_id`` into shards of about ``chunk_rows`` rows, each sorted by ``content_id``,
+and renamed in partition order to ``part-00000.parquet``…; the exclusions and lineage part
+files are merged, in order, into one ``exclusions.parquet`` and one ``lineage.parquet``.
+Spark writes under ``staging/.work``, so the staging directory must be on a file system
+that the driver and every executor see (local disk in local mode, a shared mount on a
+cluster).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from notrain.contracts import (
+    ACCOUNTS,
+    CONTENT,
+    DATASET,
+    EXCLUSIONS,
+    LINEAGE,
+    SIGNALS,
+    SNAPSHOT,
+    DecisionKind,
+    SignalDecision,
+)
+from notrain.corpus.dataset import COMPRESSION, EXCLUSIONS_FILE, LINEAGE_FILE
+from notrain.corpus.dialect import SPARK
+from notrain.corpus.duckdb_engine import EngineOutput
+from notrain.corpus.plan import BuildPlan
+from notrain.corpus.sources import InputSet
+from notrain.errors import BuildError, EngineUnavailableError, ExtraNotInstalled, InputError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+DEFAULT_BROADCAST_ROWS = 2_000_000
+
+# Set on every session the engine uses, whoever created it: they decide what the plan's
+# SQL means (UTC timestamps, errors on bad casts) and what the files look like.
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.compression.codec": COMPRESSION,
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+    "spark.sql.sources.partitionOverwriteMode": "STATIC",
+}
+
+_INTEGERS = {"bigint", "int", "smallint", "tinyint"}
+_TIMESTAMPS = {"timestamp", "timestamp_ntz"}
+_NULL = "void"
+
+
+def import_pyspark() -> None:
+    """Import PySpark, or fail with the install hint; silences its pandas-version notice."""
+    try:
+        with warnings.catch_warnings():
+            # PySpark warns on import about pandas versions it has not been tested with;
+            # the engine never moves data through pandas.
+            warnings.filterwarnings(
+                "ignore", message="PySpark does not yet fully support", category=FutureWarning
+            )
+            import pyspark.sql
+            import pyspark.testing.utils  # noqa: F401  (py4j imports it on first use)
+    except ImportError:
+        raise ExtraNotInstalled("spark", ["pyspark"]) from None
+
+
+def _target(arrow_type: pa.DataType) -> tuple[str, set[str]]:
+    """The Spark SQL type a contract column is cast to, and the source types accepted."""
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT", _INTEGERS
+    if pa.types.is_string(arrow_type):
+        return "STRING", {"string"}
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP", _TIMESTAMPS | {"date"}
+    if pa.types.is_date32(arrow_type):
+        return "DATE", {"date"} | _TIMESTAMPS
+    if pa.types.is_list(arrow_type) and pa.types.is_string(arrow_type.value_type):
+        return "ARRAY<STRING>", {"array<string>", f"array<{_NULL}>"}
+    if pa.types.is_list(arrow_type):
+        return "ARRAY<BIGINT>", {f"array<{t}>" for t in _INTEGERS} | {f"array<{_NULL}>"}
+    raise AssertionError(f"no Spark mapping for {arrow_type}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return re.sub(r"\s*SQLSTATE: \w+\s*$", "", line)
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
+
+
+def _spark_memory(limit: str) -> str:
+    """``1GB`` (DuckDB's spelling, the CLI's) as ``1g`` (the JVM's)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", limit, re.IGNORECASE)
+    if not match:
+        return limit
+    number, unit = match.groups()
+    return f"{number}{unit.lower() or 'b'}"
+
+
+@dataclass
+class SparkEngine:
+    master: str | None = None
+    """``local[4]``, ``spark://host:7077``, ``yarn``…; None: the active session, or the
+    master spark-submit was given, or ``local[threads]``."""
+    threads: int | None = None
+    memory_limit: str = "1GB"
+    broadcast_rows: int = DEFAULT_BROADCAST_ROWS
+    """Registry-derived tables up to this many rows are broadcast; larger ones shuffle."""
+    _spark: SparkSession | None = field(default=None, init=False, repr=False)
+    _loaded: dict[InputSet, DataFrame] = field(default_factory=dict, init=False, repr=False)
+    _cached: list[DataFrame] = field(default_factory=list, init=False, repr=False)
+
+    name = "spark"
+
+    def __post_init__(self) -> None:
+        import_pyspark()
+
+    @property
+    def version(self) -> str:
+        import pyspark
+
+        return str(pyspark.__version__)
+
+    # -- the session -------------------------------------------------------------------
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            self._spark = self._session()
+        return self._spark
+
+    def _session(self) -> SparkSession:
+        from pyspark import SparkConf
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None and (
+            self.master is None or active.conf.get("spark.master") == self.master
+        ):
+            session = active
+        else:
+            if shutil.which("java") is None and not _java_home():
+                raise EngineUnavailableError(
+                    "the Spark engine needs a Java 17 runtime and none was found "
+                    "(install openjdk-17-jre-headless, or run scripts/java.sh)"
+                )
+            builder = SparkSession.builder.appName("notrain build")
+            # Under spark-submit the master is in the launcher's configuration already.
+            master = self.master or SparkConf().get("spark.master", None)
+            if master is None:
+                master = f"local[{self.threads or '*'}]"
+            builder = builder.master(master)
+            if master.startswith("local"):
+                # One machine: stay on loopback, and size shuffles to its cores rather
+                # than Spark's cluster default of 200 partitions.
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+                cores = self.threads or os.cpu_count() or 1
+                builder = (
+                    builder.config("spark.driver.host", "127.0.0.1")
+                    .config("spark.driver.bindAddress", "127.0.0.1")
+                    .config("spark.driver.memory", _spark_memory(self.memory_limit))
+                    .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
+                )
+            builder = builder.config("spark.ui.showConsoleProgress", "false")
+            try:
+                session = builder.getOrCreate()
+            except _spark_errors() as exc:
+                raise EngineUnavailableError(
+                    f"Spark could not start on {master}: {_first_line(exc)}"
+                ) from None
+            session.sparkContext.setLogLevel("ERROR")
+        for key, value in SESSION_CONF.items():
+            session.conf.set(key, value)
+        return session
+
+    # -- reading inputs ----------------------------------------------------------------
+
+    @contextmanager
+    def _as_input_error(self, label: str, what: str) -> Iterator[None]:
+        try:
+            yield
+        except _spark_errors() as exc:
+            raise InputError(label, f"{what}: {_first_line(exc)}") from None
+
+    def _read(self, source: InputSet) -> DataFrame:
+        uris = [path.resolve().as_uri() for path in source.files]
+        reader = self.spark.read
+        with self._as_input_error(source.label, f"unreadable {source.format}"):
+            if source.format == "parquet":
+                return reader.option("mergeSchema", "true").parquet(*uris)
+            if source.format == "jsonl":
+                return reader.option("mode", "FAILFAST").json(uris)
+            return (
+                reader.option("header", "true")
+                .option("mode", "FAILFAST")
+                .option("multiLine", "true")
+                .option("escape", '"')
+                .csv(uris)
+            )
+
+    def _typed(self, source: InputSet, frame: DataFrame, schema: pa.Schema) -> DataFrame:
+        """``frame`` with every contract column cast to its type; others dropped."""
+        found = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+        textual_ok = source.format != "parquet"
+        columns = []
+        for column in schema:
+            if column.name not in found:
+                raise InputError(source.label, "missing", column=column.name)
+            target, accepted = _target(column.type)
+            actual = found[column.name]
+            textual = textual_ok and actual == "string"
+            if actual not in accepted and not textual and actual != _NULL:
+                raise InputError(
+                    source.label,
+                    f"has type {actual.upper()}, expected {target}",
+                    column=column.name,
+                )
+            value = f"`{column.name}`"
+            if source.format == "csv" and column.nullable:
+                value = f"nullif({value}, '')"
+            if textual and target.startswith("ARRAY"):
+                value = f"from_json({value}, '{target}', map('mode', 'FAILFAST'))"
+            elif target == "DATE" and actual in _TIMESTAMPS:
+                value = f"CAST({value} AS TIMESTAMP)"
+            columns.append(f"CAST({value} AS {target}) AS `{column.name}`")
+        return frame.selectExpr(*columns)
+
+    def _persist(self, frame: DataFrame) -> DataFrame:
+        from pyspark import StorageLevel
+
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        self._cached.append(frame)
+        return frame
+
+    def _first(self, source: InputSet, sql: str, problem: str) -> None:
+        """Fail naming ``source`` when ``sql`` returns a row (formatted into ``problem``)."""
+        with self._as_input_error(source.label, "bad value"):
+            rows = self.spark.sql(sql).collect()
+        if rows:
+            raise InputError(source.label, problem.format(*rows[0]))
+
+    def _nulls(self, source: InputSet, view: str, columns: tuple[str, ...]) -> None:
+        sums = ", ".join(f"sum(CASE WHEN `{c}` IS NULL THEN 1 ELSE 0 END)" for c in columns)
+        with self._as_input_error(source.label, "bad value"):
+            row = self.spark.sql(f"SELECT {sums} FROM {view}").collect()[0]
+        for column, nulls in zip(columns, row, strict=True):
+            if nulls:
+                raise InputError(
+                    source.label,
+                    f"column {column!r}: {nulls} rows are null, the contract requires a value",
+                )
+
+    def _load(self, source: InputSet, schema: pa.Schema, view: str) -> DataFrame:
+        """Read, type and cache one of the small-to-medium inputs as view ``view``."""
+        if source in self._loaded:
+            frame = self._loaded[source]
+        else:
+            frame = self._persist(self._typed(source, self._read(source), schema))
+            with self._as_input_error(source.label, "bad value"):
+                frame.count()
+            self._loaded[source] = frame
+        frame.createOrReplaceTempView(view)
+        return frame
+
+    def _load_accounts(self, source: InputSet) -> None:
+        if source in self._loaded:
+            self._load(source, ACCOUNTS, "accounts")
+            return
+        self._load(source, ACCOUNTS, "accounts")
+        self._nulls(source, "accounts", ("user_id", "handle", "country", "created_at"))
+        self._first(
+            source,
+            "SELECT user_id FROM accounts GROUP BY user_id HAVING count(*) > 1 LIMIT 1",
+            "column 'user_id': duplicate id {}",
+        )
+        self._first(
+            source,
+            "SELECT lower(handle) FROM accounts GROUP BY lower(handle) HAVING count(*) > 1 LIMIT 1",
+            "column 'handle': duplicate handle {!r} (handles are compared case-insensitively)",
+        )
+        self._first(
+            source,
+            "SELECT country FROM accounts WHERE NOT country RLIKE '^[A-Z]{2}$' LIMIT 1",
+            "column 'country': {!r} is not an ISO 3166-1 alpha-2 code",
+        )
+
+    def _load_snapshot(self, source: InputSet) -> None:
+        if source in self._loaded:
+            self._load(source, SNAPSHOT, "snapshot")
+            return
+        self._load(source, SNAPSHOT, "snapshot")
+        kinds = SPARK.strings([k.value for k in DecisionKind])
+        self._first(
+            source,
+            f"SELECT kind FROM snapshot WHERE kind IS NULL OR kind NOT IN ({kinds}) LIMIT 1",
+            "column 'kind': unknown decision kind {!r}",
+        )
+        self._nulls(source, "snapshot", ("effective_at", "request_id"))
+
+    def _load_signals(self, source: InputSet) -> DataFrame:
+        raw = self._typed(source, self._read(source), SIGNALS)
+        raw.createOrReplaceTempView("signals_in")
+        decisions = SPARK.strings([s.value for s in SignalDecision])
+        self._first(
+            source,
+            f"SELECT decision FROM signals_in WHERE decision IS NULL "
+            f"OR decision NOT IN ({decisions}) LIMIT 1",
+            "column 'decision': unknown decision {!r} (reserved, allowed, unknown or error)",
+        )
+        return self.spark.sql(
+            "SELECT content_id, bool_or(decision = 'reserved') AS reserved, "
+            "bool_or(decision IN ('unknown', 'error')) AS unknown "
+            "FROM signals_in WHERE content_id IS NOT NULL GROUP BY content_id"
+        )
+
+    def _load_content(self, source: InputSet, work: Path) -> None:
+        """The content as view ``content``; JSONL and CSV are first converted to Parquet
+        through the contract's casts, so a bad value fails here, naming the input."""
+        frame = self._typed(source, self._read(source), CONTENT)
+        if source.format != "parquet":
+            converted = (work / "content").resolve().as_uri()
+            with self._as_input_error(source.label, "bad value"):
+                frame.write.parquet(converted)
+            frame = self.spark.read.parquet(converted)
+        frame.createOrReplaceTempView("content")
+
+    def identifiers(self, snapshot: InputSet, plan_as_of: str) -> list[str]:
+        """Identifiers to redact: those of non-members' objections and erasures at as-of."""
+        from datetime import datetime
+
+        self._load_snapshot(snapshot)
+        as_of = SPARK.timestamp(datetime.fromisoformat(plan_as_of))
+        try:
+            rows = self.spark.sql(
+                "SELECT DISTINCT explode(identifiers) AS identifier FROM snapshot "
+                f"WHERE effective_at <= {as_of} "
+                "AND kind IN ('objection', 'erasure') AND subject_id IS NULL"
+            ).collect()
+        except _spark_errors() as exc:
+            raise BuildError(f"Spark failed: {_first_line(exc)}") from None
+        return sorted(str(r[0]) for r in rows if r[0] is not None)
+
+    # -- running -----------------------------------------------------------------------
+
+    def _table(self, name: str, sql: str, broadcastable: bool = True) -> int:
+        """Run ``sql`` into a cached view ``name``, broadcast to joins while it is small."""
+        from pyspark.sql.functions import broadcast
+
+        frame = self._persist(self.spark.sql(sql))
+        rows = frame.count()
+        if broadcastable and rows <= self.broadcast_rows:
+            frame = broadcast(frame)
+        frame.createOrReplaceTempView(name)
+        return rows
+
+    def _write_sorted(self, frame: DataFrame, parts: int, target: Path) -> list[Path]:
+        """Write ``frame`` as ``parts`` files ranged and sorted by content_id, in order."""
+        frame.repartitionByRange(parts, "content_id").sortWithinPartitions(
+            "content_id"
+        ).write.parquet(target.resolve().as_uri())
+        files = [
+            p for p in target.iterdir() if p.name.startswith("part-") and p.suffix == ".parquet"
+        ]
+        return sorted(files, key=lambda p: int(p.name.split("-")[1]))
+
+    @staticmethod
+    def _dataset_columns(kept: DataFrame) -> DataFrame:
+        """The kept rows with the Parquet "required" flags the DuckDB engine's shards carry.
+
+        A kept row cannot hold a null in a required content column (the plan marks such a
+        row invalid), so the ``coalesce`` only tells Spark what the rules guarantee; the
+        lists, never null after the plan cleans them, are declared nullable as in the
+        contract.
+        """
+        zero = {"BIGINT": "0L", "STRING": "''", "TIMESTAMP": "TIMESTAMP '1970-01-01 00:00:00'"}
+        columns = []
+        for column in DATASET:
+            name = f"`{column.name}`"
+            if column.name in CONTENT.names and not column.nullable:
+                columns.append(f"coalesce({name}, {zero[_target(column.type)[0]]}) AS {name}")
+            elif pa.types.is_list(column.type):
+                columns.append(f"CASE WHEN content_id IS NULL THEN NULL ELSE {name} END AS {name}")
+            else:
+                columns.append(name)
+        return kept.selectExpr(*columns)
+
+    @staticmethod
+    def _merge(parts: list[Path], out: Path, schema: pa.Schema) -> None:
+        """Concatenate Parquet part files, in order, into one file in ``schema``."""
+        with pq.ParquetWriter(out, schema, compression=COMPRESSION) as writer:
+            for part in parts:
+                for batch in pq.ParquetFile(part).iter_batches(
+                    batch_size=65_536, columns=schema.names
+                ):
+                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+
+    def execute(
+        self,
+        plan: BuildPlan,
+        content: InputSet,
+        accounts: InputSet,
+        snapshot: InputSet,
+        staging: Path,
+        chunk_rows: int = 1_000_000,
+        progress: Callable[[int], None] | None = None,
+        signals: InputSet | None = None,
+    ) -> EngineOutput:
+        """Run the plan on Spark, writing shards, exclusions and lineage into ``staging``.
+
+        Kept rows are written in shards of about ``chunk_rows`` rows, ranged by
+        ``content_id`` and sorted within each shard.
+        """
+        work = staging / ".work"
+        work.mkdir(exist_ok=True)
+        output = EngineOutput()
+        d = SPARK
+        try:
+            with output.timed("load accounts and snapshot"):
+                self._load_accounts(accounts)
+                self._load_snapshot(snapshot)
+                if plan.signals:
+                    if signals is None:
+                        raise BuildError("the plan honours signals but no signals file was given")
+                    frame = self._load_signals(signals)
+                    frame.createOrReplaceTempView("signals_raw")
+                    self._table("signals", "SELECT * FROM signals_raw")
+                self._table("decisions", plan.decisions_sql(d))
+                # One row per account: broadcast only while the accounts are few.
+                self._table("authors", plan.authors_sql(d))
+                self._table("blocked", plan.blocked_sql(d))
+            self._load_content(content, work)
+            with output.timed("third parties"):
+                self._table("third_party", plan.third_party_sql(d))
+            with output.timed("reasons"):
+                reasons = self._persist(self.spark.sql(plan.reasons_sql(d)))
+                reasons.createOrReplaceTempView("reasons")
+                counts = [
+                    (r[0], r[1], r[2], int(r[3]))
+                    for r in self.spark.sql(
+                        "SELECT reason, author_country, kind, count(*) FROM reasons "
+                        "GROUP BY reason, author_country, kind"
+                    ).collect()
+                ]
+            output.counts.extend(counts)
+            total = sum(count for *_, count in counts)
+            if progress:
+                progress(total)
+            if any(reason and reason.startswith("!") for reason, *_ in counts):
+                return output  # the build refuses the input; nothing more to write
+            with output.timed("check ids"):
+                self._first(
+                    content,
+                    "SELECT content_id FROM reasons GROUP BY content_id "
+                    "HAVING count(*) > 1 LIMIT 1",
+                    "column 'content_id': duplicate id {}",
+                )
+            excluded = sum(count for reason, *_, count in counts if reason is not None)
+            kept = total - excluded
+            with output.timed("write exclusions"):
+                parts = (
+                    self._write_sorted(
+                        self.spark.sql(
+                            "SELECT content_id, reason FROM reasons WHERE reason IS NOT NULL"
+                        ),
+                        max(1, math.ceil(excluded / chunk_rows)),
+                        work / "exclusions",
+                    )
+                    if excluded
+                    else []
+                )
+                self._merge(parts, staging / EXCLUSIONS_FILE, EXCLUSIONS)
+            shards: list[Path] = []
+            if kept:
+                with output.timed("redact and write shards"):
+                    parts = self._write_sorted(
+                        self._dataset_columns(self.spark.sql(plan.kept_sql(d))),
+                        max(1, math.ceil(kept / chunk_rows)),
+                        work / "kept",
+                    )
+                    for number, part in enumerate(parts):
+                        shard = staging / f"part-{number:05d}.parquet"
+                        part.rename(shard)
+                        rows = int(pq.ParquetFile(shard).metadata.num_rows)
+                        output.shards.append((shard.name, rows))
+                        shards.append(shard)
+            with output.timed("write lineage"):
+                self._merge(shards, staging / LINEAGE_FILE, LINEAGE)
+        except _spark_errors() as exc:
+            raise BuildError(f"Spark failed: {_first_line(exc)}") from None
+        finally:
+            self._release()
+            shutil.rmtree(work, ignore_errors=True)
+        return output
+
+    def _release(self) -> None:
+        """Drop what this build cached, so a long-lived session does not fill up."""
+        for frame in self._cached:
+            frame.unpersist()
+        self._cached.clear()
+        self._loaded.clear()
+        if self._spark is not None:
+            for view in (
+                "content", "accounts", "snapshot", "decisions", "authors", "blocked",
+                "third_party", "signals", "signals_in", "signals_raw", "reasons",
+            ):  # fmt: skip
+                self._spark.catalog.dropTempView(view)
+
+
+def _java_home() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    return bool(home) and Path(home or "", "bin", "java").exists()
+
+
+__all__ = ["DEFAULT_BROADCAST_ROWS", "SparkEngine", "import_pyspark"]
