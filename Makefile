@@ -18,10 +18,16 @@ setup: $(STAMP)
 demo: setup
 	rm -rf $(DEMO)
 	$(BIN)/notrain synth --users 20000 --seed 7 --out $(DEMO)/platform
+	# A small objection campaign through the real workflow: submit, code read from the
+	# outbox, verify, decide, export a snapshot the build reads beside the synthetic one.
+	NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key $(BIN)/notrain registry demo-campaign \
+		--accounts $(DEMO)/platform/accounts.parquet --db sqlite:///$(DEMO)/registry.db \
+		--outbox $(DEMO)/outbox --count 25 --at 2026-05-01T09:00:00Z \
+		--out $(DEMO)/platform/registry-campaign.parquet
 	$(BIN)/notrain build \
 		--content $(DEMO)/platform/content.parquet \
 		--accounts $(DEMO)/platform/accounts.parquet \
-		--registry $(DEMO)/platform/registry.parquet \
+		--registry '$(DEMO)/platform/registry*.parquet' \
 		--as-of 2026-06-01T00:00:00Z \
 		--out $(DEMO)/dataset
 	$(BIN)/notrain dataset verify $(DEMO)/dataset
