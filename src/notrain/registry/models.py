@@ -204,6 +204,36 @@ class Officer(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Dataset(Base):
+    """A built dataset in the catalogue (lineage): where it is and what it was built from."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    policy_name: Mapped[str] = mapped_column(String(200))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(32))
+    kept_rows: Mapped[int] = mapped_column(BigInteger)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id"), index=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrainedModel(Base):
+    """A model trained from a catalogued dataset, so a recall can name who must retrain."""
+
+    __tablename__ = "trained_models"
+    __table_args__ = (UniqueConstraint("name", "dataset_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 def row_dict(row: Base) -> dict[str, Any]:
     """The column values of a row, by column name."""
     return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
