@@ -35,3 +35,38 @@ def create_user(
     with opened(db) as registry:
         officer = registry.create_officer(username, password, actor=f"admin:{getpass.getuser()}")
     out.print(f"officer {officer.username} created", highlight=False)
+
+
+@admin_app.command("create-api-key")
+def create_api_key(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. ingest-pipeline.")],
+    db: DbOption = None,
+) -> None:
+    """Create a key for the portal's subject-status API; it is printed once, kept hashed."""
+    import getpass
+
+    from notrain.registry.apikeys import create_api_key as create
+
+    with opened(db) as registry:
+        view, key = create(
+            registry.session, name, now=registry.now(), actor=f"admin:{getpass.getuser()}"
+        )
+    out.print(f"API key {view.name} created; it is shown only now:", highlight=False)
+    sys.stdout.write(key + "\n")
+
+
+@admin_app.command("revoke-api-key")
+def revoke_api_key(
+    name: Annotated[str, typer.Argument(help="The key's name.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke an API key; requests with it are refused from now on."""
+    import getpass
+
+    from notrain.registry.apikeys import revoke_api_key as revoke
+
+    with opened(db) as registry:
+        view = revoke(
+            registry.session, name, now=registry.now(), actor=f"admin:{getpass.getuser()}"
+        )
+    out.print(f"API key {view.name} revoked", highlight=False)

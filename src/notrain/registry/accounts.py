@@ -47,10 +47,12 @@ class AccountIndex:
     def __init__(self, rows: list[tuple[int, str, str | None]]) -> None:
         self._by_email: dict[str, list[int]] = defaultdict(list)
         self._by_handle: dict[str, int] = {}
+        self._email_of: dict[int, str] = {}
         for user_id, handle, email in sorted(rows):
             self._by_handle[handle.lower()] = user_id
             if email:
                 self._by_email[email.strip().lower()].append(user_id)
+                self._email_of[user_id] = email.strip().lower()
         self.size = len(rows)
 
     def by_email(self, email: str) -> list[int]:
@@ -58,6 +60,10 @@ class AccountIndex:
 
     def by_handle(self, handle: str) -> int | None:
         return self._by_handle.get(handle.lower().removeprefix("@"))
+
+    def email_of(self, user_id: int) -> str | None:
+        """The account's address (lower case), if it has one."""
+        return self._email_of.get(user_id)
 
     @classmethod
     def from_parquet(cls, spec: str | Path) -> AccountIndex:

@@ -121,7 +121,8 @@ class RequestSubject(Base):
     __tablename__ = "request_subjects"
 
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), primary_key=True)
-    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Indexed on its own (migration 0003) so the portal's API can look accounts up.
+    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
     matched_by: Mapped[str] = mapped_column(String(8))
 
     request: Mapped[Request] = relationship(back_populates="subjects")
@@ -232,6 +233,32 @@ class TrainedModel(Base):
     name: Mapped[str] = mapped_column(String(200))
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    """A key the platform's pipelines present to the portal's API; only its sha256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """A privacy officer's signed-in console session; only the token's sha256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def row_dict(row: Base) -> dict[str, Any]:
