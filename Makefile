@@ -15,22 +15,35 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo's registry lives in demo/, like everything else it writes.
+DEMO_ENV := NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key NOTRAIN_DATABASE_URL=sqlite:///$(DEMO)/registry.db
+
 demo: setup
 	rm -rf $(DEMO)
 	$(BIN)/notrain synth --users 20000 --seed 7 --out $(DEMO)/platform
 	# A small objection campaign through the real workflow: submit, code read from the
 	# outbox, verify, decide, export a snapshot the build reads beside the synthetic one.
-	NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key $(BIN)/notrain registry demo-campaign \
-		--accounts $(DEMO)/platform/accounts.parquet --db sqlite:///$(DEMO)/registry.db \
+	$(DEMO_ENV) $(BIN)/notrain registry demo-campaign \
+		--accounts $(DEMO)/platform/accounts.parquet \
 		--outbox $(DEMO)/outbox --count 25 --at 2026-05-01T09:00:00Z \
 		--out $(DEMO)/platform/registry-campaign.parquet
-	$(BIN)/notrain build \
+	$(DEMO_ENV) $(BIN)/notrain build \
 		--content $(DEMO)/platform/content.parquet \
 		--accounts $(DEMO)/platform/accounts.parquet \
 		--registry '$(DEMO)/platform/registry*.parquet' \
 		--as-of 2026-06-01T00:00:00Z \
 		--out $(DEMO)/dataset
 	$(BIN)/notrain dataset verify $(DEMO)/dataset
+	# After the build, five more members object: the dataset is recalled, not kept.
+	$(DEMO_ENV) $(BIN)/notrain registry demo-campaign \
+		--accounts $(DEMO)/platform/accounts.parquet \
+		--outbox $(DEMO)/outbox --count 5 --seed 1 --at 2026-06-15T09:00:00Z \
+		--out $(DEMO)/registry-late.parquet
+	$(DEMO_ENV) $(BIN)/notrain recall --dataset $(DEMO)/dataset \
+		--registry $(DEMO)/registry-late.parquet --as-of 2026-07-01T00:00:00Z \
+		--out $(DEMO)/dataset-recalled
+	$(BIN)/notrain dataset verify $(DEMO)/dataset-recalled
+	$(DEMO_ENV) $(BIN)/notrain impact --since 2026-06-01
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

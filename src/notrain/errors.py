@@ -16,7 +16,8 @@
     │   ├── RateLimited           exit 14 HTTP 429  resend too soon, or the hourly cap is reached
     │   ├── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
     │   ├── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
-    │   └── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
+    │   ├── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
+    │   └── DatasetNotFound       exit 21 HTTP 404  no catalogued dataset has that id
     ├── BuildError                exit 7  HTTP 500  an engine failed while building
     ├── ScanError                 exit 20 HTTP 500  a signals scan cannot run its worker processes
     ├── DatabaseError             exit 9  HTTP 503  the registry database is unreachable
@@ -245,3 +246,10 @@ class ScanError(NotrainError):
 
     exit_code = 20
     http_status = 500
+
+
+class DatasetNotFound(UserError):
+    """No dataset in the catalogue has that id."""
+
+    exit_code = 21
+    http_status = 404

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from notrain.cli.common import err, out, parse_time, progress_bar
-from notrain.settings import get_settings
+from notrain.settings import EngineName, get_settings
 
 dataset_app = typer.Typer(help="Inspect and verify built datasets.", no_args_is_help=True)
 
@@ -110,6 +110,20 @@ def build(
             help="Decisions of `notrain signals scan-media`: reserved items are left out."
         ),
     ] = None,
+    engine: Annotated[
+        EngineName | None,
+        typer.Option(
+            help="duckdb: in-process, one machine; spark: Apache Spark, local or a cluster "
+            "(needs the spark extra and Java 17) [NOTRAIN_BUILD_ENGINE].",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master URL: local[4], spark://host:7077, yarn… (default: the one "
+            "spark-submit was given, else local[THREADS]) [NOTRAIN_SPARK_MASTER].",
+        ),
+    ] = None,
     chunk_rows: Annotated[
         int | None,
         typer.Option(
@@ -127,6 +141,13 @@ def build(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the manifest as JSON instead of a table.")
     ] = False,
+    register_dataset: Annotated[
+        bool,
+        typer.Option(
+            "--register/--no-register",
+            help="Record the dataset in the registry's catalogue [NOTRAIN_DATABASE_URL].",
+        ),
+    ] = True,
 ) -> None:
     """Build a training dataset under a policy: shards, manifest, exclusions, lineage."""
     from notrain.corpus.build import BuildRequest, build_dataset
@@ -145,6 +166,9 @@ def build(
         chunk_rows=chunk_rows or settings.build_chunk_rows,
         threads=threads or settings.build_threads,
         memory_limit=memory_limit or settings.build_memory_limit,
+        engine=(engine or settings.build_engine).value,
+        spark_master=spark_master or settings.spark_master,
+        spark_broadcast_rows=settings.spark_broadcast_rows,
     )
     with progress_bar() as bar:
         task = bar.add_task("building", total=None)
@@ -153,6 +177,10 @@ def build(
             bar.update(task, description=phase, completed=done, total=total)
 
         result = build_dataset(request, progress=report)
+    if register_dataset:
+        from notrain.cli.lineage import record_dataset
+
+        record_dataset(result.out, None)
     if json_output:
         sys.stdout.write(json.dumps(result.manifest, indent=2) + "\n")
         return
@@ -184,6 +212,13 @@ def recall(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the manifest as JSON instead of a summary.")
     ] = False,
+    register_dataset: Annotated[
+        bool,
+        typer.Option(
+            "--register/--no-register",
+            help="Record the new version in the registry's catalogue [NOTRAIN_DATABASE_URL].",
+        ),
+    ] = True,
 ) -> None:
     """Write a new version of a dataset without what later objections and erasures disallow."""
     from notrain.corpus.recall import RecallRequest, recall_dataset
@@ -201,6 +236,10 @@ def recall(
         memory_limit=settings.build_memory_limit,
     )
     result = recall_dataset(request)
+    if register_dataset:
+        from notrain.cli.lineage import record_dataset
+
+        record_dataset(result.out, None)
     manifest = result.manifest
     if json_output:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")

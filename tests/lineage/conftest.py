@@ -1,0 +1,1 @@
+from tests.registry.fixtures import config, database_url  # noqa: F401 - fixtures
