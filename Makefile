@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := demo
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup system demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Programs the tests use that pip cannot install (exiftool, Chromium, Java, PostgreSQL).
+system:
+	scripts/system-deps.sh
 
 # The demo's registry lives in demo/, like everything else it writes.
 DEMO_ENV := NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key NOTRAIN_DATABASE_URL=sqlite:///$(DEMO)/registry.db
@@ -54,7 +58,7 @@ format: setup
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-test: setup lint
+test: setup system lint
 	$(BIN)/python -m pytest -n 2
 
 bench: setup
