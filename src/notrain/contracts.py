@@ -95,6 +95,36 @@ SIGNALS = pa.schema(
     ]
 )
 
+# The columns of a `notrain signals scan-warc` output that a web build reads.
+WEB_DOCUMENTS = pa.schema(
+    [
+        pa.field("url", pa.string()),
+        pa.field("fetched_at", UTC_TIMESTAMP),
+        pa.field("decision", pa.string(), nullable=False),
+        pa.field("text", pa.string()),
+        pa.field("record_id", pa.string()),
+    ]
+)
+
+# A dataset of web documents: text redacted, plus the hash of the source text.
+WEB_DATASET = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("fetched_at", UTC_TIMESTAMP),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("record_id", pa.string()),
+        pa.field("source_sha256", pa.string(), nullable=False),
+    ]
+)
+
+WEB_EXCLUSIONS = pa.schema(
+    [
+        pa.field("url", pa.string()),
+        pa.field("record_id", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),
+    ]
+)
+
 EXCLUSIONS = pa.schema(
     [
         pa.field("content_id", pa.int64(), nullable=False),

@@ -39,7 +39,8 @@ def built(platform: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--content", str(platform / "content.parquet"),
          "--accounts", str(platform / "accounts.parquet"),
          "--registry", str(platform / SNAPSHOT_FILE),
-         "--as-of", AS_OF.isoformat(), "--out", str(out), "--chunk-rows", "5000", "--json", "--no-register"],
+         "--as-of", AS_OF.isoformat(), "--out", str(out), "--chunk-rows", "5000", "--json",
+         "--no-register"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -20,6 +20,7 @@ def register(root: typer.Typer) -> None:
     root.command()(synth)
     root.command()(build)
     root.command()(recall)
+    root.command("build-web")(build_web)
     root.add_typer(dataset_app, name="dataset")
 
 
@@ -259,6 +260,45 @@ def recall(
         )
         + f"; {len(summary['shards_rewritten'])} shards rewritten, "
         f"{summary['shards_carried_over']} carried over unchanged",
+        highlight=False,
+    )
+
+
+def build_web(
+    documents: Annotated[
+        str, typer.Option(help="Output of `notrain signals scan-warc` (Parquet).")
+    ],
+    registry: Annotated[str, typer.Option(help="Registry snapshot (Parquet, with sidecar).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Dataset directory (must not exist).")],
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy TOML file (default: the shipped policy).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Decisions effective at this ISO time count (default: now)."),
+    ] = None,
+) -> None:
+    """Build a dataset of web documents (url, fetched_at, text) from a scanned crawl."""
+    from notrain.corpus.web import WebBuildRequest, build_web_dataset
+    from notrain.policy.loader import load_default_policy, load_policy
+
+    settings = get_settings()
+    result = build_web_dataset(
+        WebBuildRequest(
+            documents=documents,
+            registry=registry,
+            out=out_dir,
+            policy=load_policy(policy) if policy else load_default_policy(),
+            as_of=parse_time(as_of, "--as-of") if as_of else None,
+            threads=settings.build_threads,
+            memory_limit=settings.build_memory_limit,
+        )
+    )
+    counts = result.counts
+    reasons = ", ".join(f"{r}: {n:,}" for r, n in counts["excluded_by_reason"].items())
+    out.print(
+        f"dataset {result.manifest['dataset_id']}: {counts['kept']:,} documents kept, "
+        f"{counts['excluded']:,} left out ({reasons}) -> {result.out}",
         highlight=False,
     )
 

@@ -28,6 +28,7 @@ from notrain.contracts import (
     LINEAGE,
     SIGNALS,
     SNAPSHOT,
+    WEB_DOCUMENTS,
     DecisionKind,
     SignalDecision,
 )
@@ -428,4 +429,57 @@ class DuckDBEngine:
                     writer.close()
             con.close()
             shutil.rmtree(work, ignore_errors=True)
+        return output
+
+    # -- web documents -------------------------------------------------------------------
+
+    def execute_web(self, plan: BuildPlan, web: InputSet, staging: Path) -> EngineOutput:
+        """Build a dataset of web documents (one shard) from a `signals scan-warc` output."""
+        con = self._connect()
+        output = EngineOutput()
+        d = DUCKDB
+        try:
+            with output.timed("load documents"):
+                self._register(con, web, WEB_DOCUMENTS, "web")
+                decisions = d.strings([s.value for s in SignalDecision])
+                self._check(
+                    con,
+                    web,
+                    f"SELECT decision FROM web WHERE decision IS NULL "
+                    f"OR decision NOT IN ({decisions}) LIMIT 1",
+                    "column 'decision': unknown decision {!r}",
+                )
+                self._materialise(
+                    con,
+                    web,
+                    f"CREATE TABLE reasons AS SELECT url, record_id, "
+                    f"{plan.web_reason_sql(d)} AS reason FROM web w",
+                    "value",
+                )
+            output.counts.extend(
+                (r[0], None, "web", int(r[1]))
+                for r in con.execute("SELECT reason, count(*) FROM reasons GROUP BY ALL").fetchall()
+            )
+            with output.timed("write exclusions"):
+                con.execute(
+                    "COPY (SELECT url, record_id, reason FROM reasons WHERE reason IS NOT NULL "
+                    "ORDER BY url, record_id) "
+                    f"TO {_quote(staging / EXCLUSIONS_FILE)} (FORMAT parquet, COMPRESSION zstd)"
+                )
+            kept = sum(count for reason, _, _, count in output.counts if reason is None)
+            if kept:
+                shard = staging / "part-00000.parquet"
+                with output.timed("redact and write shards"):
+                    self._materialise(
+                        con,
+                        web,
+                        f"COPY ({plan.web_kept_sql(d)} ORDER BY url, fetched_at, record_id) "
+                        f"TO {_quote(shard)} (FORMAT parquet, COMPRESSION zstd)",
+                        "value",
+                    )
+                output.shards.append((shard.name, kept))
+        except duckdb.Error as exc:
+            raise BuildError(f"DuckDB failed: {_first_line(exc)}") from None
+        finally:
+            con.close()
         return output

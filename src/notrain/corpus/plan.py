@@ -24,6 +24,7 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from notrain.contracts import ContentKind, DecisionKind, Visibility
 from notrain.corpus import redaction
@@ -34,6 +35,13 @@ INVALID_PREFIX = "!"
 """Reasons starting with this mark a row that breaks the input contract, not the policy."""
 
 MEDIA_KINDS = (ContentKind.PHOTO.value, ContentKind.VIDEO.value)
+
+
+class WebReason(StrEnum):
+    """Reasons a web document is left out besides ``signal_reserved``."""
+
+    UNREADABLE = "unreadable"  # the scan's error row of a WARC it could not read
+    NO_TEXT = "no_text"
 
 
 def _replace(d: Dialect, source: str, pattern: str, replacement: str) -> str:
@@ -267,9 +275,9 @@ END"""
 
         handles = "mention_handles"
         mention = (
-            f"{d.string(redaction.mention_pattern_prefix())} || "
+            f"{d.regex(redaction.mention_pattern_prefix())} || "
             f"{d.join_list(self._escaped_handles(d, handles), '|')} || "
-            f"{d.string(redaction.mention_pattern_suffix())}"
+            f"{d.regex(redaction.mention_pattern_suffix())}"
         )
         has_handles = f"{handles} IS NOT NULL AND {d.list_len(handles)} > 0"
         add(
@@ -282,7 +290,7 @@ END"""
             ),
         )
         for pattern_text in self.identifier_patterns:
-            pattern = d.string(pattern_text)
+            pattern = d.regex(pattern_text)
             add(
                 functools.partial(
                     _replace, d, pattern=pattern, replacement=redaction.IDENTIFIER_REPLACEMENT
@@ -290,10 +298,10 @@ END"""
                 repeat_of(pattern, redaction.IDENTIFIER_REPLACEMENT, redaction.REDACTED),
             )
         if self.policy.redaction.emails:
-            email = d.string(redaction.EMAIL)
+            email = d.regex(redaction.EMAIL)
             add(lambda src: d.replace_all(src, email, redaction.EMAIL_PLACEHOLDER))
         if self.policy.redaction.phones:
-            phone = d.string(redaction.PHONE)
+            phone = d.regex(redaction.PHONE)
             add(
                 lambda src: d.replace_all(src, phone, redaction.PHONE_REPLACEMENT),
                 repeat_of(phone, redaction.PHONE_REPLACEMENT, redaction.PHONE_PLACEHOLDER),
@@ -376,3 +384,41 @@ WITH s AS (
 SELECT content_id, author_id, kind, visibility, created_at, text, media_uri, parent_id,
        mentions, tags, source_sha256
 FROM r{len(steps) - 1}"""
+
+    # -- web documents -----------------------------------------------------------------
+
+    def web_reason_sql(self, d: Dialect) -> str:
+        """Why a web document is left out: a reservation, or nothing to train on.
+
+        A document is named by its URL; decision and text come from `notrain signals
+        scan-warc`, which already applied every signal of the crawl.
+        """
+        reserved = "w.decision = 'reserved'"
+        if not self.policy.signals.honour:
+            reserved = "FALSE"
+        elif self.policy.signals.unknown == "exclude":
+            reserved += " OR w.decision IN ('unknown', 'error')"
+        return f"""CASE
+    WHEN w.url IS NULL THEN {d.string(WebReason.UNREADABLE.value)}
+    WHEN {reserved} THEN {d.string(ExclusionReason.SIGNAL_RESERVED.value)}
+    WHEN w.text IS NULL OR trim(w.text) = '' THEN {d.string(WebReason.NO_TEXT.value)}
+END"""
+
+    def web_kept_sql(self, d: Dialect) -> str:
+        """Kept web documents, text redacted by the same passes as platform content."""
+        steps = [
+            f"""r0 AS (
+    SELECT w.url, w.fetched_at, w.text, w.record_id,
+           {d.sha256("w.text")} AS source_sha256,
+           CAST(NULL AS {"VARCHAR[]" if d.name == "duckdb" else "ARRAY<STRING>"})
+               AS mention_handles
+    FROM web w
+    WHERE ({self.web_reason_sql(d)}) IS NULL)"""
+        ]
+        carried = "url, fetched_at, record_id, source_sha256, mention_handles"
+        for number, expr in enumerate(self.redaction_passes(d), start=1):
+            steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
+        chain = ",\n".join(steps)
+        return f"""
+WITH {chain}
+SELECT url, fetched_at, text, record_id, source_sha256 FROM r{len(steps) - 1}"""
