@@ -6,10 +6,18 @@ options override them for one run.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineName(StrEnum):
+    """The engines a build can run on."""
+
+    DUCKDB = "duckdb"
+    SPARK = "spark"
 
 
 class Settings(BaseSettings):
@@ -25,6 +33,22 @@ class Settings(BaseSettings):
         1_000_000,
         gt=0,
         description="Input rows scored at a time; each chunk's kept rows make one shard.",
+    )
+    build_engine: EngineName = Field(
+        EngineName.DUCKDB,
+        description="Build engine: duckdb (in-process, one machine) or spark (Apache Spark; "
+        "needs the spark extra and Java 17).",
+    )
+    spark_master: str | None = Field(
+        None,
+        description="Spark master URL for --engine spark (local[4], spark://host:7077, yarn); "
+        "unset: the one spark-submit was given, else local mode on every core.",
+    )
+    spark_broadcast_rows: int = Field(
+        2_000_000,
+        ge=0,
+        description="Registry-derived tables (decisions, objectors, authors) up to this many "
+        "rows are broadcast to every Spark executor; larger ones are joined by shuffle.",
     )
     # -- registry ---------------------------------------------------------------------------
     database_url: str = Field(
