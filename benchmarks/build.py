@@ -5,6 +5,13 @@ process, measured with wait4). Not a test: it asserts nothing, it reports.
 
     python benchmarks/build.py --rows 10000000            # the issue's 10M-row figure
     python benchmarks/build.py --rows 30000000 --only notrain   # memory at 30M rows
+    python benchmarks/build.py --rows 2000000 --engine spark    # Spark at 1, 2, 4 cores
+
+With ``--engine spark`` the DuckDB engine (``notrain``) and the Spark engine in local mode
+at each of ``--spark-cores`` run on the same data in the same run. A Spark run reports its
+wall time and, separately, the time after its session started (``build s``): on a
+cluster the JVM start is paid once per job, not per row. Peak RSS is the Python driver's;
+Spark's JVM is a child process and is not counted.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-06-01T00:00:00+00:00"
-JOBS = ("scan", "duckdb", "pandas", "notrain")
+JOBS = ("scan", "duckdb", "pandas", "notrain", "spark")
 
 
 def platform(data: Path, rows: int, seed: int) -> Path:
@@ -171,7 +178,7 @@ def job_pandas(src: Path, work: Path, limit: int | None) -> int:
     return len(content)
 
 
-def job_notrain(src: Path, work: Path, limit: int | None) -> int:
+def job_notrain(src: Path, work: Path, limit: int | None, engine: str = "duckdb") -> int:
     from notrain.corpus.build import BuildRequest, build_dataset
     from notrain.policy.loader import load_default_policy
 
@@ -185,13 +192,28 @@ def job_notrain(src: Path, work: Path, limit: int | None) -> int:
             out=out,
             policy=load_default_policy(),
             as_of=datetime.fromisoformat(AS_OF),
+            engine=engine,
         )
     )
     print(json.dumps({"timings": result.timings}), file=sys.stderr)
     return int(result.counts["input"])
 
 
-def run_child(job: str, src: Path, work: Path, limit: int | None) -> dict[str, Any]:
+def job_spark(src: Path, work: Path, limit: int | None, cores: int = 2) -> int:
+    """`notrain build --engine spark` in local mode on ``cores`` cores."""
+    from notrain.corpus.spark_engine import SparkEngine
+
+    started = time.perf_counter()
+    engine = SparkEngine(master=f"local[{cores}]", threads=cores, memory_limit="2GB")
+    engine.spark.sql("SELECT 1").collect()
+    # The session is shared with the build; its start is reported apart from the build.
+    print(json.dumps({"session_s": time.perf_counter() - started}), flush=True)
+    return job_notrain(src, work, limit, engine="spark")
+
+
+def run_child(
+    job: str, src: Path, work: Path, limit: int | None, cores: int | None = None
+) -> dict[str, Any]:
     """Run one job in a fresh process; return its rows, seconds and peak RSS."""
     work.mkdir(parents=True, exist_ok=True)
     for leftover in work.iterdir():
@@ -199,6 +221,8 @@ def run_child(job: str, src: Path, work: Path, limit: int | None) -> dict[str, A
     cmd = [sys.executable, __file__, "--job", job, "--src", str(src), "--work", str(work)]
     if limit:
         cmd += ["--limit", str(limit)]
+    if cores:
+        cmd += ["--cores", str(cores)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -206,8 +230,14 @@ def run_child(job: str, src: Path, work: Path, limit: int | None) -> dict[str, A
     output = proc.stdout.read() if proc.stdout else ""
     if status != 0:
         raise SystemExit(f"job {job} failed with status {status}")
-    rows = int(json.loads(output.strip().splitlines()[-1])["rows"])
-    return {"job": job, "rows": rows, "seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    lines = [json.loads(line) for line in output.strip().splitlines() if line.startswith("{")]
+    rows = int(lines[-1]["rows"])
+    result = {"job": job, "rows": rows, "seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    session = [line["session_s"] for line in lines if "session_s" in line]
+    if session:
+        result["session_s"] = session[0]
+        result["build_s"] = seconds - session[0]
+    return result
 
 
 def main() -> None:
@@ -220,12 +250,29 @@ def main() -> None:
     parser.add_argument("--pandas-rows", type=int, default=1_000_000,
                         help="rows given to pandas (it holds everything in memory)")  # fmt: skip
     parser.add_argument("--only", choices=JOBS, action="append", help="run only these jobs")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="spark: the DuckDB engine and the Spark engine on the same data",
+    )
+    parser.add_argument(
+        "--spark-cores",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4],
+        help="local[N] cores of each Spark run (with --engine spark)",
+    )
+    parser.add_argument("--cores", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.job == "spark":
+        print(json.dumps({"rows": job_spark(args.src, args.work, args.limit, args.cores)}))
+        return
     if args.job:
         fn = {"scan": job_scan, "duckdb": job_duckdb, "pandas": job_pandas,
               "notrain": job_notrain}[args.job]  # fmt: skip
@@ -233,17 +280,35 @@ def main() -> None:
         return
 
     src = platform(args.data, args.rows, args.seed)
+    runs: list[tuple[str, str, int | None]] = [
+        (job, job, None) for job in args.only or JOBS if job != "spark"
+    ]
+    if args.engine == "spark":
+        runs = [("notrain", "notrain", None)]
+        runs += [(f"spark[{n}]", "spark", n) for n in args.spark_cores]
     results = {}
-    for job in args.only or JOBS:
+    for name, job, cores in runs:
         limit = args.pandas_rows if job == "pandas" else None
-        result = run_child(job, src, args.data / f"work-{job}", limit)
+        result = run_child(job, src, args.data / f"work-{job}", limit, cores)
         result["rows_per_s"] = result["rows"] / result["seconds"]
-        results[job] = result
-        print(
-            f"{job:8s} {result['rows']:>12,} rows  {result['seconds']:8.2f} s  "
-            f"{result['rows_per_s']:>12,.0f} rows/s  peak RSS {result['peak_rss_mb']:,.0f} MB",
-            flush=True,
+        results[name] = result
+        line = (
+            f"{name:8s} {result['rows']:>12,} rows  {result['seconds']:8.2f} s  "
+            f"{result['rows_per_s']:>12,.0f} rows/s  peak RSS {result['peak_rss_mb']:,.0f} MB"
         )
+        if "build_s" in result:
+            result["build_rows_per_s"] = result["rows"] / result["build_s"]
+            line += (
+                f"  (session {result['session_s']:.1f} s; build {result['build_s']:.2f} s, "
+                f"{result['build_rows_per_s']:,.0f} rows/s)"
+            )
+        print(line, flush=True)
+    if args.engine == "spark" and "notrain" in results:
+        duck = results["notrain"]["rows_per_s"]
+        for name, result in results.items():
+            if name.startswith("spark"):
+                print(f"{name} / duckdb engine: {result['rows_per_s'] / duck:.2f}x "
+                      f"(build only {result['build_rows_per_s'] / duck:.2f}x)")  # fmt: skip
     if "notrain" in results:
         mine = results["notrain"]["rows_per_s"]
         for other in ("scan", "duckdb", "pandas"):

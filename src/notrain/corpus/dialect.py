@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from notrain.corpus.redaction import replacement_for
+from notrain.corpus.redaction import for_engine, replacement_for
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class Dialect:
             value = value.replace("\\", "\\\\")
             return "'" + value.replace("'", "\\'") + "'"
         return "'" + value.replace("'", "''") + "'"
+
+    def regex(self, pattern: str) -> str:
+        """A regular expression as an SQL literal, in the form this engine's library needs."""
+        return self.string(for_engine(pattern, self.java_regex))
 
     def strings(self, values: list[str] | tuple[str, ...]) -> str:
         return ", ".join(self.string(v) for v in values) if values else "NULL"

@@ -1,7 +1,9 @@
 """What redaction matches, as regular expressions both engines understand.
 
 The patterns use only syntax shared by RE2 (DuckDB) and java.util.regex (Spark): no
-look-around, ``\\p{L}``/``\\p{N}`` classes, inline ``(?i)``. Where a match needs a boundary
+look-around, ``\\p{L}``/``\\p{N}`` classes, inline ``(?i)`` (made Unicode-aware for Java by
+:func:`for_engine`, as it always is in RE2), whitespace spelled out rather than ``\\s``
+(Java's also matches a vertical tab). Where a match needs a boundary
 on its left, the boundary character is captured and put back by the replacement; a second
 pass then catches the occurrences whose boundary the first pass consumed (``bob bob``).
 Replacements are written with ``\\1``-style references and translated per engine by
@@ -49,6 +51,9 @@ PHONE_REPLACEMENT = rf"\1{PHONE_PLACEHOLDER}\3"
 IDENTIFIER_REPLACEMENT = rf"\1{REDACTED}\2"
 MENTION_REPLACEMENT = rf"\1{HANDLE_REDACTED}\2"
 
+# RE2's \s, spelled out: java.util.regex's \s also matches \x0B.
+_SPACE = r"[\t\n\f\r ]"
+
 # Identifiers are grouped into alternations of this many, to keep each compiled
 # program well within RE2's memory budget.
 IDENTIFIERS_PER_PATTERN = 500
@@ -80,7 +85,7 @@ def normalise_identifier(raw: str) -> str | None:
 
 def _identifier_regex(identifier: str) -> str:
     # Inner whitespace in a name matches any run of whitespace ("Maria  Gonzalez").
-    return r"\s+".join(escape(part) for part in identifier.split(" "))
+    return rf"{_SPACE}+".join(escape(part) for part in identifier.split(" "))
 
 
 def identifier_patterns(identifiers: Iterable[str]) -> list[str]:
@@ -114,6 +119,20 @@ def mention_pattern_prefix() -> str:
 
 def mention_pattern_suffix() -> str:
     return rf"){_MENTION_RIGHT}"
+
+
+def for_engine(pattern: str, java: bool) -> str:
+    """A pattern as the engine's regex library must read it to match as RE2 does.
+
+    RE2's ``(?i)`` folds case across Unicode; java.util.regex folds only ASCII unless
+    ``u`` (UNICODE_CASE) is given too, so ``(?i)école`` would miss ``ÉCOLE`` in Spark.
+    One difference remains: Java also folds the Turkish dotless i (U+0131) and dotted
+    capital I (U+0130) to ``i``, RE2 does not, so for an identifier ``kim`` Spark redacts
+    "k" U+0131 "m" and DuckDB leaves it.
+    """
+    if java and pattern.startswith("(?i)"):
+        return "(?iu)" + pattern[len("(?i)") :]
+    return pattern
 
 
 def replacement_for(replacement: str, java: bool) -> str:

@@ -108,6 +108,21 @@ def _target(arrow_type: pa.DataType) -> tuple[str, set[str]]:
     raise AssertionError(f"no Spark mapping for {arrow_type}")
 
 
+_DUCKDB_SPELLING = {
+    "bigint": "BIGINT", "int": "INTEGER", "smallint": "SMALLINT", "tinyint": "TINYINT",
+    "string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "timestamp_ntz": "TIMESTAMP",
+    "boolean": "BOOLEAN", "double": "DOUBLE", "float": "FLOAT", _NULL: "NULL",
+}  # fmt: skip
+
+
+def _spelled(spark_type: str) -> str:
+    """A Spark type as the DuckDB engine names it, so both engines word errors alike."""
+    spark_type = spark_type.lower()
+    if spark_type.startswith("array<") and spark_type.endswith(">"):
+        return _spelled(spark_type[len("array<") : -1]) + "[]"
+    return _DUCKDB_SPELLING.get(spark_type, spark_type.upper())
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
@@ -163,27 +178,27 @@ class SparkEngine:
         return self._spark
 
     def _session(self) -> SparkSession:
-        from pyspark import SparkConf
         from pyspark.sql import SparkSession
 
         active = SparkSession.getActiveSession()
-        if active is not None and (
-            self.master is None or active.conf.get("spark.master") == self.master
-        ):
+        if active is not None and self.master in (None, active.conf.get("spark.master")):
             session = active
         else:
-            if shutil.which("java") is None and not _java_home():
+            # Under spark-submit the launcher has started the JVM with the cluster's
+            # configuration (master, memory, executors); only a plain process starts one.
+            submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+            if not submitted and shutil.which("java") is None and not _java_home():
                 raise EngineUnavailableError(
                     "the Spark engine needs a Java 17 runtime and none was found "
                     "(install openjdk-17-jre-headless, or run scripts/java.sh)"
                 )
             builder = SparkSession.builder.appName("notrain build")
-            # Under spark-submit the master is in the launcher's configuration already.
-            master = self.master or SparkConf().get("spark.master", None)
-            if master is None:
+            master = self.master
+            if master is None and not submitted:
                 master = f"local[{self.threads or '*'}]"
-            builder = builder.master(master)
-            if master.startswith("local"):
+            if master is not None:
+                builder = builder.master(master)
+            if master is not None and master.startswith("local") and not submitted:
                 # One machine: stay on loopback, and size shuffles to its cores rather
                 # than Spark's cluster default of 200 partitions.
                 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -199,7 +214,8 @@ class SparkEngine:
                 session = builder.getOrCreate()
             except _spark_errors() as exc:
                 raise EngineUnavailableError(
-                    f"Spark could not start on {master}: {_first_line(exc)}"
+                    f"Spark could not start on {master or 'the submitted master'}: "
+                    f"{_first_line(exc)}"
                 ) from None
             session.sparkContext.setLogLevel("ERROR")
         for key, value in SESSION_CONF.items():
@@ -245,7 +261,7 @@ class SparkEngine:
             if actual not in accepted and not textual and actual != _NULL:
                 raise InputError(
                     source.label,
-                    f"has type {actual.upper()}, expected {target}",
+                    f"has type {_spelled(actual)}, expected {_spelled(target)}",
                     column=column.name,
                 )
             value = f"`{column.name}`"
