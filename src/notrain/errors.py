@@ -15,6 +15,9 @@
     │   │   └── CodeAttemptsExhausted exit 13 HTTP 429  five wrong tries: ask for a new code
     │   ├── RateLimited           exit 14 HTTP 429  resend too soon, or the hourly cap is reached
     │   ├── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
+    │   │   └── NotSignedIn       exit 15 HTTP 401  the console needs a signed-in officer
+    │   ├── CsrfRejected          exit 2  HTTP 403  a form came without its anti-forgery token
+    │   ├── BodyTooLarge          exit 2  HTTP 413  a request body is over the portal's limit
     │   ├── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
     │   ├── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
     │   └── DatasetNotFound       exit 21 HTTP 404  no catalogued dataset has that id
@@ -41,6 +44,8 @@ class NotrainError(Exception):
     http_status: int = 500
 
     def __init__(self, message: str) -> None:
+        # One line, always: messages quoting a library's error can carry its newlines.
+        message = " ".join(message.split())
         super().__init__(message)
         self.message = message
 
@@ -187,6 +192,22 @@ class AuthenticationFailed(UserError):
 
     exit_code = 15
     http_status = 401
+
+
+class NotSignedIn(AuthenticationFailed):
+    """A console page was asked for without a valid session (none, expired or revoked)."""
+
+
+class CsrfRejected(UserError):
+    """A form was posted without the anti-forgery token of this browser, or cross-site."""
+
+    http_status = 403
+
+
+class BodyTooLarge(UserError):
+    """A request body is larger than ``NOTRAIN_PORTAL_MAX_BODY_BYTES``."""
+
+    http_status = 413
 
 
 class DatabaseError(NotrainError):

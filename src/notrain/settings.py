@@ -118,7 +118,44 @@ class Settings(BaseSettings):
         description="Wait before retrying a message that could not be sent; doubles per "
         "failure, up to an hour. Messages are never dropped.",
     )
-
+    # -- portal ----------------------------------------------------------------------------
+    policy_path: str | None = Field(
+        None,
+        description="The policy the portal explains to people (TOML); unset, the shipped "
+        "default policy.",
+    )
+    portal_secure_cookies: bool = Field(
+        True,
+        description="Mark the portal's cookies Secure (HTTPS only, __Host- names); turn off "
+        "only for plain-HTTP tests on localhost.",
+    )
+    portal_session_minutes: int = Field(
+        30, gt=0, description="A console session ends after this many idle minutes."
+    )
+    portal_session_max_hours: int = Field(
+        12, gt=0, description="A console session ends this many hours after sign-in, whatever."
+    )
+    portal_max_body_bytes: int = Field(
+        65_536, gt=0, description="Request bodies larger than this are refused with 413."
+    )
+    portal_ip_rate_limit: int = Field(
+        30,
+        ge=0,
+        description="Form posts and API writes one client address may make per minute "
+        "(in-process, per server process); 0 turns the limit off.",
+    )
+    portal_email_rate_limit: int = Field(
+        10,
+        ge=0,
+        description="Requests that may be submitted for one e-mail address per hour "
+        "(in-process, per server process); 0 turns the limit off.",
+    )
+    portal_login_rate_limit: int = Field(
+        10,
+        gt=0,
+        description="Console sign-in attempts per client address and per officer name, per "
+        "15 minutes (in-process).",
+    )
 
 
 def get_settings() -> Settings:

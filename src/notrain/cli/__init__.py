@@ -47,6 +47,9 @@ def _register() -> None:
     from notrain.cli import signals
 
     signals.register(app)
+    from notrain.cli import portal
+
+    portal.register(app)
     from notrain.cli import lineage
 
     lineage.register(app)

@@ -1,0 +1,83 @@
+"""Prometheus metrics at ``/metrics``: HTTP traffic by route, and the registry's steps.
+
+Each app has its own collector registry, so several apps in one process (tests) do not
+collide. Routes are labelled by their template (``/requests/{request_id}``), never by the
+raw path, which would hold request ids.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_requests = Counter(
+            "notrain_http_requests_total",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "notrain_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template.",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
+        self.submitted = Counter(
+            "notrain_requests_submitted_total",
+            "Requests submitted through the portal, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.verified = Counter(
+            "notrain_requests_verified_total",
+            "Codes entered through the portal, by outcome (accepted, needs_review, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.decided = Counter(
+            "notrain_requests_decided_total",
+            "Decisions taken in the console, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.mail_sent = Counter(
+            "notrain_mail_sent_total", "Messages sent by the portal.", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.http_seconds.labels(template).observe(time.perf_counter() - start)
