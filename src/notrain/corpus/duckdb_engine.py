@@ -34,7 +34,7 @@ from notrain.contracts import (
 )
 from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
-from notrain.corpus.plan import BuildPlan
+from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
 from notrain.corpus.sources import InputSet
 from notrain.errors import BuildError, InputError
 
@@ -382,6 +382,16 @@ class DuckDBEngine:
                             "FROM reasons GROUP BY ALL"
                         ).fetchall()
                     ]
+                invalid = sorted(
+                    (str(reason), count)
+                    for reason, _, _, count in counts
+                    if reason is not None and reason.startswith(INVALID_PREFIX)
+                )
+                if invalid:
+                    problem, count = invalid[0]
+                    raise InputError(
+                        label, f"{count} rows with {problem.removeprefix(INVALID_PREFIX)}"
+                    )
                 output.counts.extend(counts)
                 with output.timed("write exclusions"):
                     excluded = con.sql(
