@@ -53,6 +53,9 @@ def _register() -> None:
     from notrain.cli import lineage
 
     lineage.register(app)
+    from notrain.cli import doctor
+
+    doctor.register(app)
 
 
 _register()

@@ -82,6 +82,17 @@ class SmtpTransport:
             smtp.starttls(context=context)
         return smtp
 
+    def check(self) -> None:
+        """Connect, greet, log in and leave, sending nothing (for `notrain doctor`)."""
+        try:
+            with self._connect() as smtp:
+                smtp.ehlo_or_helo_if_needed()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.noop()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailDeliveryError(f"{self.describe()}: {type(exc).__name__}: {exc}") from None
+
     def send(self, message: EmailMessage) -> None:
         try:
             with self._connect() as smtp:
