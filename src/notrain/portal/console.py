@@ -27,6 +27,7 @@ from notrain.portal.responses import (
     gettext_of,
     redirect,
     render,
+    retry_headers,
     rotate_csrf,
     set_cookie,
 )
@@ -96,6 +97,7 @@ def login(
         return render(
             request, "console/login.html", LoginPage(username=username[:64]),
             status=exc.http_status, context={"error": error_text(request, exc)},
+            headers=retry_headers(exc),
         )  # fmt: skip
     rotate_csrf(request)
     response = redirect(request, "/console")
@@ -250,7 +252,7 @@ def extend(
     request: Request,
     request_id: str,
     officer: Officer,
-    months: Annotated[Literal[1, 2], Form()],
+    months: Annotated[int, Form(ge=1, le=2)],
     reason: Annotated[str, Form(max_length=2100)] = "",
 ) -> Response:
     def act(registry: Registry) -> None:

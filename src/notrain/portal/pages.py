@@ -26,7 +26,7 @@ from notrain.errors import (
 from notrain.portal import access, i18n
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.models import KindName, OutcomeOut, PolicyOut, ReceiptOut, StatusOut
-from notrain.portal.responses import error_text, redirect, render, set_cookie
+from notrain.portal.responses import error_text, redirect, render, retry_headers, set_cookie
 from notrain.portal.security import CSRF_FIELD, check_csrf, cookie_name
 from notrain.portal.training import (
     KIND_LABELS,
@@ -222,6 +222,7 @@ def _form_page(
         "request_form.html",
         FormPage(kind=kind, fields=_FIELDS),
         status=status,
+        headers=retry_headers(error),
         context={
             "labels": _labels(),
             "countries": i18n.countries(language_of(request)),
@@ -287,6 +288,7 @@ def _code_page(
         "code.html",
         CodePage(request_id=request_id),
         status=status,
+        headers=retry_headers(error),
         context={"error": error_text(request, error) if error else None, "sent": sent},
     )
 

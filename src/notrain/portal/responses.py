@@ -241,6 +241,13 @@ _FIELD_TEXT = {
 }
 
 
+def retry_headers(exc: BaseException | None) -> dict[str, str] | None:
+    """``Retry-After`` for a rate-limited answer."""
+    if isinstance(exc, e.RateLimited):
+        return {"retry-after": str(exc.retry_after)}
+    return None
+
+
 def error_text(request: Request, exc: BaseException) -> str:
     """The error in the reader's language, for pages (the JSON message stays English)."""
     translations = i18n.translations(language_of(request))

@@ -162,29 +162,37 @@ class BodyLimit:
                     await self._refuse(send, too_large)
                     return
         received = 0
-        started = False
+        started = refused = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            # Over the limit: answer 413 now and tell the app the client went away, so
+            # whatever reads the body stops (frameworks turn exceptions raised here into
+            # their own 400s, hence no exception).
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise too_large
+                if received > self.max_bytes and not started:
+                    refused = True
+                    await self._refuse(send, too_large)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is already sent
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
-            if started:
+        except Exception:
+            if not refused:
                 raise
-            await self._refuse(send, too_large)
 
     async def _refuse(self, send: Send, error: BodyTooLarge) -> None:
         body = json.dumps(self.error_body(error)).encode()
