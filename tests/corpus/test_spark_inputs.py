@@ -88,6 +88,7 @@ def test_without_pyspark_the_build_fails_with_an_install_hint(tmp_path: Path) ->
     assert not out.exists()
 
 
+@pytest.mark.usefixtures("spark_runtime")
 def test_without_java_the_build_fails_saying_so(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
@@ -99,6 +100,7 @@ def test_without_java_the_build_fails_saying_so(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.usefixtures("spark_runtime")
 def test_cli_builds_on_spark_in_local_mode(tmp_path: Path) -> None:
     """The whole command in its own process: its own JVM, local[1], JSON manifest out."""
     out = tmp_path / "out"
