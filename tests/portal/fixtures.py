@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from notrain.portal import create_app
 from notrain.portal.context import Portal
@@ -31,11 +32,11 @@ _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 @pytest.fixture
 def portal_settings(tmp_path: Path, database_url: str, accounts_path: Path) -> Settings:
-    return Settings(
+    return Settings(  # type: ignore[call-arg]  # every field has a default
         database_url=database_url,
         accounts_path=str(accounts_path),
         outbox_dir=str(tmp_path / "outbox"),
-        secret_key="portal-test-secret-key-0123456789",  # type: ignore[arg-type]
+        secret_key=SecretStr("portal-test-secret-key-0123456789"),
         portal_secure_cookies=False,
         portal_ip_rate_limit=1000,
         portal_email_rate_limit=100,
@@ -111,6 +112,7 @@ def officer(client: Site) -> str:
 
 @pytest.fixture
 def signed_in(client: Site, officer: str) -> Site:
+    del officer  # made first
     answer = client.sign_in()
     assert answer.status_code == 303, answer.text
     return client

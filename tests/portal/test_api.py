@@ -45,16 +45,18 @@ def test_submit_verify_status(client: Site) -> None:
 def _assert_error(answer: Any, status: int, kind: str) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = answer.json()
+    body = answer.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == ERROR_KEYS
     assert body["error"]["status"] == status
     assert body["error"]["type"] == kind
     assert body["error"]["message"]
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
-def test_every_error_has_one_shape(client: Site, api_key: str) -> None:
+@pytest.mark.usefixtures("api_key")
+def test_every_error_has_one_shape(client: Site) -> None:
     c = client.client
     missing = "/api/v1/requests/req-0000000000000000"
     _assert_error(c.get(missing), 404, "RequestNotFound")

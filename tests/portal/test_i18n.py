@@ -53,6 +53,7 @@ def test_french_is_complete_and_the_compiled_catalogue_is_current() -> None:
     untranslated = [m.id for m in po if m.id and (not m.string or m.fuzzy)]
     assert not untranslated
     mo = read_mo(BytesIO((folder / "messages.mo").read_bytes()))
+
     def table(catalog: object) -> dict[str, str]:
         def text(value: object) -> str:
             return repr(tuple(value)) if isinstance(value, list | tuple) else str(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -104,21 +105,20 @@ def test_rate_limits_per_address_and_per_email(strict_app: FastAPI) -> None:
 
 def test_sign_in_attempts_are_limited(strict_app: FastAPI) -> None:
     with TestClient(strict_app) as c:
-        site = Site(c, outbox=strict_app.state.portal.settings.outbox_dir)
+        site = Site(c, outbox=Path(strict_app.state.portal.settings.outbox_dir))
         assert site.sign_in("olga", "wrong password!").status_code == 401
         assert site.sign_in("olga", "wrong password!").status_code == 401
         assert site.sign_in("olga", "wrong password!").status_code == 429
 
 
 def _session_cookie(answer: object) -> str:
-    header = answer.headers.get("set-cookie", "")  # type: ignore[attr-defined]
+    header = str(answer.headers.get("set-cookie", ""))  # type: ignore[attr-defined]
     assert "notrain_session=" in header
     return header
 
 
-def test_session_cookie_is_httponly_strict_and_rotated_at_sign_in(
-    client: Site, officer: str
-) -> None:
+@pytest.mark.usefixtures("officer")
+def test_session_cookie_is_httponly_strict_and_rotated_at_sign_in(client: Site) -> None:
     planted = "attacker-chosen-session-token-value-0123456789"
     client.client.cookies.set("notrain_session", planted)
     answer = client.sign_in()
@@ -127,7 +127,8 @@ def test_session_cookie_is_httponly_strict_and_rotated_at_sign_in(
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
     token = re.search(r"notrain_session=([^;]+)", cookie)
-    assert token and token.group(1) != planted
+    assert token
+    assert token.group(1) != planted
     assert client.client.get("/console").status_code == 200
     # A second sign-in ends the first session: its token no longer works.
     client.sign_in()
