@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from notrain.contracts import CONTENT, LINEAGE
+from notrain.contracts import CONTENT, DATASET, LINEAGE
 from notrain.corpus import redaction
 from notrain.corpus.dataset import LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
@@ -66,15 +66,20 @@ def recall_shards(
             ("blocked", plan.blocked_sql(d)),
         ):
             con.execute(f"CREATE TABLE {name} AS {sql}")
+        columns = ", ".join(f'"{c}"' for c in DATASET.names)
         for shard in shards:
             source = parent / shard
             label = str(source)
-            relation = f"read_parquet({_quote(source)})"
-            engine._register_relation(con, label, relation, CONTENT, "content", textual_ok=False)
+            # Decoded once; every pass below reads the table, not the file.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE shard AS "
+                f"SELECT * FROM read_parquet({_quote(source)})"
+            )
+            engine._register_relation(con, label, "shard", CONTENT, "content", textual_ok=False)
             con.execute(
                 "CREATE OR REPLACE VIEW content_hashed AS SELECT c.*, h.source_sha256 "
                 "FROM content c JOIN (SELECT content_id AS hashed_id, source_sha256 "
-                "FROM raw_content) h ON c.content_id = h.hashed_id"
+                "FROM shard) h ON c.content_id = h.hashed_id"
             )
             con.execute(f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d)}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE reasons AS {plan.reasons_sql(d)}")
@@ -84,28 +89,42 @@ def recall_shards(
             ).fetchall()
             output.removed.extend((int(r[0]), str(r[1]), r[2], str(r[3])) for r in removed)
             total = int(con.execute("SELECT count(*) FROM reasons").fetchall()[0][0])
-            dirty = bool(removed) or bool(
-                con.execute("SELECT count(*) FROM third_party").fetchall()[0][0]
+            # Rows whose text or lists change: they name a newly protected person, or hold a
+            # newly listed identifier. Only they are redacted again; the rest are copied.
+            newly_named = " OR ".join(
+                f"{d.replace_all('text', d.string(p), redaction.IDENTIFIER_REPLACEMENT)} <> text"
+                for p in plan.identifier_patterns
             )
-            for pattern in plan.identifier_patterns:
-                if dirty:
-                    break
-                changed = d.replace_all("text", d.string(pattern), redaction.IDENTIFIER_REPLACEMENT)
-                dirty = bool(
-                    con.execute(
-                        f"SELECT count(*) FROM content WHERE text IS NOT NULL AND {changed} <> text"
-                    ).fetchall()[0][0]
+            touched = "SELECT content_id FROM third_party"
+            if newly_named:
+                touched += (
+                    f" UNION SELECT content_id FROM content "
+                    f"WHERE text IS NOT NULL AND ({newly_named})"
                 )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE touched AS {touched}")
+            hits = int(con.execute("SELECT count(*) FROM touched").fetchall()[0][0])
             kept = total - len(removed)
             if not kept:
                 continue
             target = staging / shard
-            if dirty:
-                kept_sql = plan.kept_sql(d, source_hash_given=True).replace(
-                    "FROM content c", "FROM content_hashed c", 1
-                )
+            query = ""
+            if removed or hits:
                 con.execute(
-                    f"COPY ({kept_sql} ORDER BY content_id) TO {_quote(target)} "
+                    "CREATE OR REPLACE VIEW content_hits AS SELECT * FROM content_hashed "
+                    "WHERE content_id IN (SELECT content_id FROM touched)"
+                )
+                changed_rows = plan.kept_sql(d, source_hash_given=True).replace(
+                    "FROM content c", "FROM content_hits c", 1
+                )
+                query = (
+                    f"SELECT {columns} FROM shard WHERE content_id NOT IN "
+                    "(SELECT content_id FROM reasons WHERE reason IS NOT NULL) "
+                    "AND content_id NOT IN (SELECT content_id FROM touched) "
+                    f"UNION ALL SELECT * FROM ({changed_rows})"
+                )
+            if query:
+                con.execute(
+                    f"COPY ({query} ORDER BY content_id) TO {_quote(target)} "
                     "(FORMAT parquet, COMPRESSION zstd)"
                 )
                 output.rewritten.append(shard)
