@@ -150,6 +150,13 @@ class Settings(BaseSettings):
         description="Requests that may be submitted for one e-mail address per hour "
         "(in-process, per server process); 0 turns the limit off.",
     )
+    portal_mail_workers: int = Field(
+        1,
+        gt=0,
+        le=32,
+        description="Threads of the portal that send queued mail. Each sent message appends "
+        "to the audit chain under one lock, so more threads mostly wait on each other.",
+    )
     portal_login_rate_limit: int = Field(
         10,
         gt=0,

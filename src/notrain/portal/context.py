@@ -49,6 +49,7 @@ class Portal:
             self.registry,
             self.transport,
             interval=min(5.0, float(self.config.retry_seconds)),
+            workers=self.settings.portal_mail_workers,
             on_sent=self.metrics.mail_sent.inc,
         )
 

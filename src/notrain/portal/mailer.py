@@ -27,6 +27,7 @@ class MailPump:
         transport: Transport,
         *,
         interval: float = 5.0,
+        workers: int = 1,
         on_sent: Callable[[int], None] | None = None,
     ) -> None:
         self._registry = registry
@@ -35,12 +36,17 @@ class MailPump:
         self._on_sent = on_sent
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._workers = max(1, workers)
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="notrain-mail", daemon=True)
-            self._thread.start()
+        """Start the delivery threads; several share the queue (the registry's delivery
+        skips rows another worker holds), so round trips to the database overlap."""
+        if not self._threads:
+            for n in range(self._workers):
+                thread = threading.Thread(target=self._run, name=f"notrain-mail-{n}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def wake(self) -> None:
         self._wake.set()
@@ -48,9 +54,9 @@ class MailPump:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
     def deliver_once(self) -> int:
         """Send what is due now; returns how many went out."""
@@ -70,8 +76,8 @@ class MailPump:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
+            if (self._wake.wait(self._interval) and self._workers == 1) or self._wake.is_set():
+                self._wake.clear()
             if self._stop.is_set():
                 break
             try:
