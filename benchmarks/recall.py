@@ -105,15 +105,13 @@ def main() -> None:
     print(
         f"shards rewritten        {len(summary['shards_rewritten'])} of {len(manifest['shards'])}"
     )
-    print(
-        f"parent build            {built['seconds']:.2f} s  peak RSS {built['peak_rss_mb']:,.0f} MB"
-    )
-    print(
-        f"recall                  {recalled['seconds']:.2f} s  peak RSS {recalled['peak_rss_mb']:,.0f} MB"
-    )
-    print(
-        f"full rebuild            {rebuilt['seconds']:.2f} s  peak RSS {rebuilt['peak_rss_mb']:,.0f} MB"
-    )
+    for label, figures in (
+        ("parent build", built),
+        ("recall", recalled),
+        ("full rebuild", rebuilt),
+    ):
+        seconds, rss = figures["seconds"], figures["peak_rss_mb"]
+        print(f"{label:<24}{seconds:.2f} s  peak RSS {rss:,.0f} MB")
     print(f"rebuild / recall        {rebuilt['seconds'] / recalled['seconds']:.2f}x")
     rebuilt_kept = json.loads((work / "rebuilt" / "manifest.json").read_text())["counts"]["kept"]
     print(f"kept rows equal         {rebuilt_kept == manifest['counts']['kept']}")
