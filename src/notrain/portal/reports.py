@@ -26,6 +26,7 @@ KINDS = [k.value for k in RequestKind]
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"]
 MAX_MONTHS = 24
 MAX_COUNTRIES = 15
+LEGEND_WIDTH = 300  # room for the longest kind's name in either language
 REPORT_LIMIT = 200_000
 
 
@@ -170,7 +171,7 @@ def _legend(x: int, y: int, label: Label) -> list[str]:
 def stacked_columns(rows: list[tuple[str, dict[str, int]]], title: str, label: Label) -> str:
     """Columns per period, stacked by request kind."""
     width, height, left, bottom, top = 760, 260, 40, 40, 10
-    plot_w, plot_h = width - left - 200, height - bottom - top
+    plot_w, plot_h = width - left - LEGEND_WIDTH, height - bottom - top
     peak = max([sum(r.values()) for _, r in rows] + [1])
     step = plot_w / max(len(rows), 1)
     axis = f'x="{left - 6}" font-size="11" text-anchor="end"'
@@ -202,9 +203,9 @@ def stacked_columns(rows: list[tuple[str, dict[str, int]]], title: str, label: L
 
 def stacked_bars(rows: list[tuple[str, dict[str, int]]], title: str, label: Label) -> str:
     """Horizontal bars per country, stacked by request kind."""
-    row_h, left, right = 22, 50, 200
+    row_h, left, right = 22, 50, LEGEND_WIDTH
     width = 760
-    height = max(len(rows), 1) * row_h + 20
+    height = max(len(rows) * row_h, len(KINDS) * 18) + 20
     plot_w = width - left - right
     peak = max([sum(r.values()) for _, r in rows] + [1])
     body: list[str] = []
@@ -227,7 +228,7 @@ def stacked_bars(rows: list[tuple[str, dict[str, int]]], title: str, label: Labe
         body.append(
             f'<text x="{x + 4:.1f}" y="{y + 14}" font-size="11">{sum(counts.values())}</text>'
         )
-    body += _legend(width - right + 30, 10, label)
+    body += _legend(width - right + 40, 10, label)
     return _svg(width, height, title, body)
 
 
