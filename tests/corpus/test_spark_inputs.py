@@ -32,9 +32,21 @@ def on_spark(spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(test_inputs, "build_dataset", _on_spark)
 
 
-@pytest.mark.usefixtures("on_spark")
-def test_jsonl_csv_directories_and_globs_on_spark(tmp_path: Path) -> None:
+def test_jsonl_csv_directories_and_globs_on_spark(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """test_inputs.py's format test: the reference built by DuckDB, every other by Spark."""
+    del spark
+    engines: list[str] = []
+
+    def duckdb_then_spark(request: BuildRequest, progress: Any = None) -> BuildResult:
+        request = dataclasses.replace(request, engine="spark" if engines else "duckdb")
+        engines.append(request.engine)
+        return build_dataset(request, progress)
+
+    monkeypatch.setattr(test_inputs, "build_dataset", duckdb_then_spark)
     test_inputs.test_jsonl_csv_directories_and_globs_give_the_same_dataset(tmp_path)
+    assert engines == ["duckdb", "spark", "spark", "spark", "spark"]
 
 
 @pytest.mark.usefixtures("on_spark")

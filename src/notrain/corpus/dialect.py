@@ -24,9 +24,23 @@ class Dialect:
             return "'" + value.replace("'", "\\'") + "'"
         return "'" + value.replace("'", "''") + "'"
 
-    def regex(self, pattern: str) -> str:
-        """A regular expression as an SQL literal, in the form this engine's library needs."""
-        return self.string(for_engine(pattern, self.java_regex))
+    def regex(self, pattern: str, folded: bool | None = None) -> str:
+        """A regular expression as an SQL literal, in the form this engine's library needs.
+
+        ``folded``: whether it is matched case-insensitively (default: it starts with ``(?i)``).
+        """
+        return self.string(for_engine(pattern, self.java_regex, folded))
+
+    def handle_literal(self, expr: str) -> str:
+        """A lower-case handle (SQL ``expr``) as a literal inside a ``(?i)`` pattern.
+
+        Handles are validated to ``[A-Za-z0-9_.]``: the dot needs escaping, and for Java an
+        ``i`` needs ASCII-only folding (see :func:`~notrain.corpus.redaction.for_engine`).
+        """
+        escaped = f"replace({expr}, '.', {self.string(chr(92) + '.')})"
+        if self.java_regex:
+            return f"replace({escaped}, 'i', {self.string('(?-u:i)')})"
+        return escaped
 
     def strings(self, values: list[str] | tuple[str, ...]) -> str:
         return ", ".join(self.string(v) for v in values) if values else "NULL"

@@ -277,7 +277,7 @@ END"""
         mention = (
             f"{d.regex(redaction.mention_pattern_prefix())} || "
             f"{d.join_list(self._escaped_handles(d, handles), '|')} || "
-            f"{d.regex(redaction.mention_pattern_suffix())}"
+            f"{d.regex(redaction.mention_pattern_suffix(), folded=True)}"
         )
         has_handles = f"{handles} IS NOT NULL AND {d.list_len(handles)} > 0"
         add(
@@ -312,8 +312,7 @@ END"""
 
     @staticmethod
     def _escaped_handles(d: Dialect, handles: str) -> str:
-        # Handles are validated to [A-Za-z0-9_.]; only the dot needs escaping.
-        return d.transform_list(handles, "h", f"replace(h, '.', {d.string(chr(92) + '.')})")
+        return d.transform_list(handles, "h", d.handle_literal("h"))
 
     @property
     def _joined(self) -> str:

@@ -121,18 +121,78 @@ def mention_pattern_suffix() -> str:
     return rf"){_MENTION_RIGHT}"
 
 
-def for_engine(pattern: str, java: bool) -> str:
+# RE2's (?i) adds these to [A-Za-z]: the Kelvin sign folds to k, the long s to s.
+_FOLDED_INTO_ASCII = "\u212a\u017f"
+_DOTLESS_I = "\u0131"
+_SHARP_S, _CAPITAL_SHARP_S = "\u00df", "\u1e9e"
+
+
+def for_engine(pattern: str, java: bool, folded: bool | None = None) -> str:
     """A pattern as the engine's regex library must read it to match as RE2 does.
 
     RE2's ``(?i)`` folds case across Unicode; java.util.regex folds only ASCII unless
     ``u`` (UNICODE_CASE) is given too, so ``(?i)école`` would miss ``ÉCOLE`` in Spark.
-    One difference remains: Java also folds the Turkish dotless i (U+0131) and dotted
-    capital I (U+0130) to ``i``, RE2 does not, so for an identifier ``kim`` Spark redacts
-    "k" U+0131 "m" and DuckDB leaves it.
+    Java's Unicode folding goes one step further than RE2's for the letter i: it also
+    equates the Turkish dotless i (U+0131) and dotted capital I (U+0130) with it. So for
+    Java a literal ``i`` is matched with ASCII folding only, a dotless i only as itself,
+    ``ß`` as ``[ßẞ]``, and a class of ASCII letters without folding plus the two letters
+    RE2 folds into it. ``test_spark_rules.py`` checks this over every letter of the BMP.
+    ``folded`` says whether ``pattern`` is read case-insensitively; by default, whether it
+    starts with ``(?i)`` (say so for the tail of a pattern whose head sets the flag).
     """
-    if java and pattern.startswith("(?i)"):
-        return "(?iu)" + pattern[len("(?i)") :]
-    return pattern
+    flag = "(?i)"
+    if folded is None:
+        folded = pattern.startswith(flag)
+    if not java or not folded:
+        return pattern
+    if pattern.startswith(flag):
+        return "(?iu)" + _java_folding(pattern[len(flag) :])
+    return _java_folding(pattern)
+
+
+def _java_folding(body: str) -> str:
+    out: list[str] = []
+    at = 0
+    while at < len(body):
+        ch = body[at]
+        if ch == "\\":
+            end = at + 2
+            if body[at + 1 : at + 2] in ("p", "P", "x") and body[at + 2 : at + 3] == "{":
+                end = body.index("}", at) + 1
+            out.append(body[at:end])
+            at = end
+            continue
+        if ch == "[":
+            end = _class_end(body, at)
+            chars = body[at:end]
+            if "A-Z" in chars or "a-z" in chars:
+                chars = f"(?-i:{chars[:-1]}{_FOLDED_INTO_ASCII}])"
+            out.append(chars)
+            at = end
+            continue
+        if ch in "iI":
+            out.append(f"(?-u:{ch})")
+        elif ch == _DOTLESS_I:
+            out.append(f"(?-i:{ch})")
+        elif ch == _SHARP_S:
+            # Java does not fold a lone ß (it has no one-letter capital) to ẞ; RE2 does.
+            out.append(f"(?-i:[{_SHARP_S}{_CAPITAL_SHARP_S}])")
+        else:
+            out.append(ch)
+        at += 1
+    return "".join(out)
+
+
+def _class_end(body: str, start: int) -> int:
+    """The index just past the ``]`` that closes the class opened at ``start``."""
+    at = start + 1
+    if body[at : at + 1] == "^":
+        at += 1
+    if body[at : at + 1] == "]":
+        at += 1
+    while body[at] != "]":
+        at += 2 if body[at] == "\\" else 1
+    return at + 1
 
 
 def replacement_for(replacement: str, java: bool) -> str:

@@ -412,6 +412,52 @@ class SparkEngine:
         ]
         return sorted(files, key=lambda p: int(p.name.split("-")[1]))
 
+    def _shard_of(self, parts: int) -> str:
+        """SQL: the shard of a kept row, from ``parts`` ranges of about equal size.
+
+        The range bounds come from the kept rows' ids in the cached ``reasons``, not from
+        sampling the kept rows themselves, which would run the redaction twice.
+        """
+        if parts <= 1:
+            return "0"
+        fractions = ", ".join(f"{n / parts!r}" for n in range(1, parts))
+        row = self.spark.sql(
+            f"SELECT percentile_approx(content_id, array({fractions}), 100000) "
+            "FROM reasons WHERE reason IS NULL"
+        ).collect()[0]
+        bounds = sorted({int(b) for b in row[0]})
+
+        def count_at_most(low: int, high: int) -> str:
+            # How many bounds are <= content_id, knowing the answer is in [low, high].
+            if low == high:
+                return str(low)
+            mid = (low + high) // 2
+            return (
+                f"CASE WHEN content_id < {bounds[mid]} THEN {count_at_most(low, mid)} "
+                f"ELSE {count_at_most(mid + 1, high)} END"
+            )
+
+        return count_at_most(0, len(bounds))
+
+    def _write_shards(self, frame: DataFrame, parts: int, target: Path) -> list[Path]:
+        """Write the kept rows as about ``parts`` files, each one id range, sorted, in order.
+
+        Every row of a shard goes to one task, which writes it as one file under
+        ``shard=N/``; the files are returned in shard order.
+        """
+        shard = self._shard_of(parts)
+        frame.selectExpr("*", f"{shard} AS shard").repartition(parts, "shard").sortWithinPartitions(
+            "shard", "content_id"
+        ).write.partitionBy("shard").parquet(target.resolve().as_uri())
+        files = []
+        for folder in target.iterdir():
+            if folder.is_dir() and folder.name.startswith("shard="):
+                found = [p for p in folder.iterdir() if p.suffix == ".parquet"]
+                if len(found) != 1:
+                    raise BuildError(f"Spark wrote {len(found)} files for {folder.name}, not 1")
+                files.append((int(folder.name.removeprefix("shard=")), found[0]))
+        return [path for _, path in sorted(files)]
+
     @staticmethod
     def _dataset_columns(kept: DataFrame) -> DataFrame:
         """The kept rows with the Parquet "required" flags the DuckDB engine's shards carry.
@@ -521,7 +567,7 @@ class SparkEngine:
             shards: list[Path] = []
             if kept:
                 with output.timed("redact and write shards"):
-                    parts = self._write_sorted(
+                    parts = self._write_shards(
                         self._dataset_columns(self.spark.sql(plan.kept_sql(d))),
                         max(1, math.ceil(kept / chunk_rows)),
                         work / "kept",
