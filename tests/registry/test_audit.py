@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from notrain.errors import AuditChainBroken
 from notrain.registry import audit
+from notrain.registry.db import session_factory
 from notrain.registry.models import AuditEvent
 from notrain.registry.service import Registry
 from tests.registry.fixtures import ALICE, BOB, STRANGER, FakeClock, Requester
@@ -152,3 +154,72 @@ def test_cli_says_where_the_chain_breaks(
         [*command, "--expect-head", head], capture_output=True, text=True, check=False
     )
     assert kept.returncode == 16
+
+
+def test_events_join_the_chain_at_commit_in_order(
+    registry: Registry, session: Session, clock: FakeClock
+) -> None:
+    before = registry.verify_audit().head_seq
+    first = audit.record(session, at=clock(), actor="test", action="one")
+    second = audit.record(session, at=clock(), actor="test", action="two")
+    session.commit()
+    assert (first.seq, second.seq) == (before + 1, before + 2)
+    assert second.prev_hash == first.hash
+    report = registry.verify_audit()
+    assert report.intact
+    assert (report.head_seq, report.head_hash) == (second.seq, second.hash)
+
+
+def test_a_rolled_back_transaction_or_savepoint_leaves_no_event(
+    registry: Registry, session: Session, clock: FakeClock
+) -> None:
+    before = registry.verify_audit().head_seq
+    audit.record(session, at=clock(), actor="test", action="dropped")
+    session.rollback()
+    kept = audit.record(session, at=clock(), actor="test", action="kept")
+    with session.begin_nested() as savepoint:
+        audit.record(session, at=clock(), actor="test", action="undone")
+        savepoint.rollback()
+    with session.begin_nested():
+        released = audit.record(session, at=clock(), actor="test", action="released")
+    session.commit()
+    actions = list(
+        session.scalars(
+            select(AuditEvent.action).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
+        )
+    )
+    assert actions == ["kept", "released"]
+    assert released.prev_hash == kept.hash
+    assert registry.verify_audit().intact
+
+
+def test_parallel_writers_leave_one_strict_chain(
+    database_url: str, registry: Registry, clock: FakeClock
+) -> None:
+    """Steps committing at the same time from several connections still form one line."""
+    factory = session_factory(database_url)
+    before = registry.verify_audit().head_seq
+
+    def write(n: int) -> None:
+        with factory() as mine:
+            for i in range(10):
+                audit.record(mine, at=clock(), actor=f"writer:{n}", action="a", i=i)
+                audit.record(mine, at=clock(), actor=f"writer:{n}", action="b", i=i)
+                mine.commit()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    factory.kw["bind"].dispose()
+    report = registry.verify_audit()
+    assert report.intact
+    assert report.head_seq == before + 80
+    # Each transaction's two events are next to each other: the head moves once per commit.
+    session = registry.session
+    pairs = session.execute(
+        select(AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
+        .where(AuditEvent.seq > before)
+        .order_by(AuditEvent.seq)
+    ).all()
+    for a, b in zip(pairs[::2], pairs[1::2], strict=True):
+        assert (a.action, b.action) == ("a", "b")
+        assert (a.actor, a.detail) == (b.actor, b.detail)

@@ -7,6 +7,13 @@ row, which keeps the chain a line when several processes write, and ``verify`` c
 the chain's end against it, which catches events cut from the end. The database refuses
 UPDATE and DELETE on the events table (a trigger), so tampering takes a deliberate act.
 
+A step's events join the chain when its transaction commits, all at once: :func:`record`
+keeps them with the transaction, and just before the commit :func:`seal` locks the head,
+numbers and hashes them in the order they were recorded, inserts them and moves the head
+once. The head is held only for those statements and the commit itself, which is what
+lets many steps write in parallel and still leave one strict chain; a transaction that
+rolls back (or a savepoint that does) leaves no event.
+
 Anyone able to rewrite the whole table and the head could recompute every hash; to guard
 against that, keep a head hash elsewhere (``notrain audit verify`` and every
 ``notrain registry export`` print it) and pass it back with ``--expect-head``.
@@ -21,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event as orm_event
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from notrain.errors import AuditChainBroken
 from notrain.registry.models import AuditEvent, AuditHead
@@ -68,6 +76,9 @@ def _hash_of(event: AuditEvent, seq: int | None = None) -> str:
     )
 
 
+_PENDING = "notrain.audit.pending"  # session.info key: {transaction: [events]}
+
+
 def record(
     session: Session,
     *,
@@ -77,30 +88,85 @@ def record(
     request_id: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction (it commits or rolls back with it)."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
+    """Add one event to the caller's transaction; it joins the chain when that commits.
+
+    The event's ``seq`` and ``hash`` are set at the commit (read them after it).
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        transaction = session.begin()
     # Times are kept to the microsecond, as both databases store them.
-    at = at.astimezone(UTC)
-    text = _canonical(detail)
-    seq = head.seq + 1
-    digest = event_hash(seq, at, actor, action, request_id, text, head.hash)
     event = AuditEvent(
-        seq=seq,
-        at=at,
+        at=at.astimezone(UTC),
         actor=actor,
         action=action,
         request_id=request_id,
-        detail=text,
-        prev_hash=head.hash,
-        hash=digest,
+        detail=_canonical(detail),
     )
-    session.add(event)
-    head.seq = seq
-    head.hash = digest
-    session.flush()
+    pending: dict[SessionTransaction, list[AuditEvent]] = session.info.setdefault(_PENDING, {})
+    pending.setdefault(transaction, []).append(event)
     return event
+
+
+def seal(session: Session, events: list[AuditEvent]) -> None:
+    """Append ``events`` to the chain in the caller's transaction, under the head's lock.
+
+    Everything else the transaction wrote is flushed first, so the lock is held only for
+    reading the head, inserting the events, moving the head, and the commit that follows.
+    """
+    session.flush()
+    seq, prev = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
+    rows: list[dict[str, Any]] = []
+    for item in events:
+        seq += 1
+        item.seq = seq
+        item.prev_hash = prev
+        item.hash = event_hash(
+            seq, item.at, item.actor, item.action, item.request_id, item.detail, prev
+        )
+        prev = item.hash
+        rows.append(
+            {
+                "seq": seq,
+                "at": item.at,
+                "actor": item.actor,
+                "action": item.action,
+                "request_id": item.request_id,
+                "detail": item.detail,
+                "prev_hash": item.prev_hash,
+                "hash": item.hash,
+            }
+        )
+    session.execute(insert(AuditEvent), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _seal_at_commit(session: Session) -> None:
+    pending: dict[SessionTransaction, list[AuditEvent]] | None = session.info.get(_PENDING)
+    if not pending:
+        return
+    nested = session.get_nested_transaction()
+    if nested is not None:
+        # A savepoint is released: its events now belong to the enclosing transaction.
+        events = pending.pop(nested, [])
+        if nested.parent is not None and events:
+            pending.setdefault(nested.parent, []).extend(events)
+        return
+    root = session.get_transaction()
+    events = pending.pop(root, []) if root is not None else []
+    if events:
+        seal(session, events)
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction (or savepoint) that ended without committing leaves no event."""
+    pending: dict[SessionTransaction, list[AuditEvent]] | None = session.info.get(_PENDING)
+    if pending:
+        pending.pop(transaction, None)
 
 
 @dataclass(frozen=True)
@@ -190,7 +256,7 @@ def verify(session: Session) -> AuditReport:
         report.head_seq = event.seq
         report.head_hash = event.hash
 
-    head = session.get(AuditHead, 1)
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     if head is not None and (head.seq, head.hash) != (report.head_seq, report.head_hash):
         if head.seq > report.head_seq:
             problem(

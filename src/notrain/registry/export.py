@@ -151,5 +151,5 @@ def export_snapshot(
             session, at=now, actor=actor, action="exported",
             path=str(out), sha256=info.sha256, rows=len(rows), applied=len(applied),
         )  # fmt: skip
-        head = event.hash
-    return ExportResult(snapshot=info, rows=len(rows), applied=applied, audit_head=head)
+    # The event joins the chain at the commit, as its last link: the head it printed.
+    return ExportResult(snapshot=info, rows=len(rows), applied=applied, audit_head=event.hash)
