@@ -85,7 +85,7 @@ def _observed(site: Site, call: Any) -> dict[str, Any]:
 @pytest.fixture
 def spied(client: Site) -> CountingAccounts:
     spy = CountingAccounts(client.portal.accounts)
-    client.portal.accounts = spy  # type: ignore[assignment]
+    client.portal.accounts = spy
     return spy
 
 
