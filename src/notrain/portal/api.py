@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
-from notrain.errors import AuthenticationFailed
+from notrain.errors import AuthenticationFailed, RequestInvalid
 from notrain.portal.context import portal_of
 from notrain.portal.models import (
     INT64_MAX,
@@ -80,6 +80,17 @@ def api_key(
         return authenticate_api_key(registry.session, key)
 
 
+def _unicode(field: str, values: list[str]) -> list[str]:
+    """JSON's \\u escapes can spell a lone surrogate, which no database can store as text
+    (the list items, unlike the single fields, are not refused by the model)."""
+    for value in values:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestInvalid(field, "holds a lone surrogate: not Unicode text") from None
+    return values
+
+
 @public.post("/requests", status_code=202, response_model=ReceiptOut)
 def submit(request: Request, body: RequestIn) -> ReceiptOut:
     """Submit a request; a six-digit code is mailed to ``email``. No reason is needed.
@@ -89,7 +100,8 @@ def submit(request: Request, body: RequestIn) -> ReceiptOut:
     portal = portal_of(request)
     form = RequestForm(
         kind=body.kind, email=body.email, country=body.country, handle=body.handle,
-        names=body.names, emails=body.emails, handles=body.handles, note=body.note,
+        names=_unicode("names", body.names), emails=_unicode("emails", body.emails),
+        handles=_unicode("handles", body.handles), note=body.note,
     )  # fmt: skip
     with portal.registry() as registry:
         return submit_data(portal, registry, form, client_ip(request))
@@ -144,8 +156,6 @@ def subjects_status(
     del key
     for user_id in body.user_ids:
         if not 0 <= user_id <= INT64_MAX:
-            from notrain.errors import RequestInvalid
-
             raise RequestInvalid("user_ids", f"{user_id} is not an account id")
     with portal_of(request).registry() as registry:
         return SubjectBatchOut(subjects=subject_statuses(registry, body.user_ids))

@@ -8,6 +8,7 @@ which audits them with the officer's name.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -37,6 +38,15 @@ from notrain.registry.service import Registry
 from notrain.registry.states import RequestState
 
 LOGIN_WINDOW = 15 * 60
+# What an officer types is stored as text; PostgreSQL refuses NUL in text, and no other
+# control character but tab and line breaks belongs in a reason or an answer.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _typed(field: str, value: str) -> str:
+    if _CONTROL.search(value):
+        raise RequestInvalid(field, "holds control characters")
+    return value
 
 
 def _token(request: Request) -> str | None:
@@ -90,7 +100,11 @@ def login(
             portal.limiter.hit(bucket, key, limit=limit, window=LOGIN_WINDOW,
                                message="too many sign-in attempts")  # fmt: skip
         with portal.registry() as registry:
-            officer = registry.authenticate(username, password)
+            # A name with control characters is no officer's (names are [a-z0-9._-]); it
+            # is looked up as "", which is no one either, so the answer and the work (one
+            # argon2 check) stay those of any unknown name, and no NUL reaches the database.
+            lookup = "" if _CONTROL.search(username) else username
+            officer = registry.authenticate(lookup, password)
             token = sessions.start(registry.session, officer.username, portal.sessions,
                                    now=registry.now(), replaces=_token(request))  # fmt: skip
     except NotrainError as exc:
@@ -241,7 +255,7 @@ def decide(
 ) -> Response:
     def act(registry: Registry) -> None:
         registry.decide(request_id, accept=outcome == "accept", officer=officer.officer,
-                        reason=reason or None)  # fmt: skip
+                        reason=_typed("reason", reason) or None)  # fmt: skip
         portal_of(request).metrics.decided.labels(outcome).inc()
 
     return _step(request, request_id, "decided", act)
@@ -256,7 +270,8 @@ def extend(
     reason: Annotated[str, Form(max_length=2100)] = "",
 ) -> Response:
     def act(registry: Registry) -> None:
-        registry.extend(request_id, months=months, reason=reason, officer=officer.officer)
+        registry.extend(request_id, months=months, reason=_typed("reason", reason),
+                        officer=officer.officer)  # fmt: skip
 
     return _step(request, request_id, "extended", act)
 
@@ -269,7 +284,8 @@ def apply(
     answer: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     def act(registry: Registry) -> None:
-        registry.apply(request_id, actor=f"officer:{officer.officer}", answer=answer or None)
+        registry.apply(request_id, actor=f"officer:{officer.officer}",
+                       answer=_typed("answer", answer) or None)  # fmt: skip
 
     return _step(request, request_id, "applied", act)
 
