@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         None, description="Worker threads for the build engine (default: one per core)."
     )
     build_chunk_rows: int = Field(
-        1_000_000,
+        4_000_000,
         gt=0,
         description="Input rows scored at a time; each chunk's kept rows make one shard.",
     )

@@ -39,7 +39,7 @@ class BuildRequest:
     policy: LoadedPolicy
     as_of: datetime | None = None
     signals: str | None = None
-    chunk_rows: int = 1_000_000
+    chunk_rows: int = 4_000_000
     threads: int | None = None
     memory_limit: str = "1GB"
     engine: str = "duckdb"

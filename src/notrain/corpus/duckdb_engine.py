@@ -328,7 +328,7 @@ class DuckDBEngine:
         accounts: InputSet,
         snapshot: InputSet,
         staging: Path,
-        chunk_rows: int = 1_000_000,
+        chunk_rows: int = 4_000_000,
         progress: Callable[[int], None] | None = None,
         signals: InputSet | None = None,
     ) -> EngineOutput:
