@@ -18,6 +18,7 @@ setup: $(STAMP)
 # Programs the tests use that pip cannot install (exiftool, Chromium, Java, PostgreSQL).
 system:
 	scripts/system-deps.sh
+	scripts/java.sh
 
 # The demo's registry lives in demo/, like everything else it writes.
 DEMO_ENV := NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key NOTRAIN_DATABASE_URL=sqlite:///$(DEMO)/registry.db
