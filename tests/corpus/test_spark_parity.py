@@ -163,7 +163,7 @@ def test_every_rule_fires(duckdb_built: BuildResult) -> None:
     for reason in REASON_ORDER:
         assert counts["excluded_by_reason"][reason.value] > 0, reason
     assert counts["kept"] > 0
-    texts = " ".join(t or "" for t in _shards(duckdb_built.out)["text"].to_pylist())
+    texts = " ".join(t or "" for t in _shards(Path(duckdb_built.out))["text"].to_pylist())
     for placeholder in ("[email]", "[phone]", "@[redacted]", " [redacted]"):
         assert placeholder in texts, placeholder
 
@@ -177,18 +177,18 @@ def test_same_counts_and_manifest(duckdb_built: BuildResult, spark_built: BuildR
         assert mine[key] == theirs[key], key
     assert sum(s["rows"] for s in mine["shards"]) == mine["counts"]["kept"]
     assert len(mine["shards"]) == -(-mine["counts"]["kept"] // CHUNK_ROWS)
-    assert verify(spark_built.out) == []
+    assert verify(Path(spark_built.out)) == []
 
 
 def test_same_kept_rows_and_redacted_text(
     duckdb_built: BuildResult, spark_built: BuildResult
 ) -> None:
-    _assert_same_rows(_shards(duckdb_built.out), _shards(spark_built.out), "kept rows")
+    _assert_same_rows(_shards(Path(duckdb_built.out)), _shards(Path(spark_built.out)), "kept rows")
 
 
 def test_each_spark_shard_is_sorted_and_ranged(spark_built: BuildResult) -> None:
     previous_last = None
-    for shard in sorted(spark_built.out.glob("part-*.parquet")):
+    for shard in sorted(Path(spark_built.out).glob("part-*.parquet")):
         ids = pq.read_table(shard, columns=["content_id"])["content_id"].to_pylist()
         assert ids == sorted(ids), shard.name
         if previous_last is not None:
@@ -199,13 +199,17 @@ def test_each_spark_shard_is_sorted_and_ranged(spark_built: BuildResult) -> None
 def test_same_exclusions_and_lineage(duckdb_built: BuildResult, spark_built: BuildResult) -> None:
     for name in ("exclusions.parquet", "lineage.parquet"):
         _assert_same_rows(
-            pq.read_table(duckdb_built.out / name), pq.read_table(spark_built.out / name), name
+            pq.read_table(Path(duckdb_built.out) / name),
+            pq.read_table(Path(spark_built.out) / name),
+            name,
         )
-        assert pq.read_schema(spark_built.out / name) == pq.read_schema(duckdb_built.out / name)
+        assert pq.read_schema(Path(spark_built.out) / name) == pq.read_schema(
+            Path(duckdb_built.out) / name
+        )
 
 
 def test_spark_timestamps_are_utc_micros(spark_built: BuildResult) -> None:
-    shard = sorted(spark_built.out.glob("part-*.parquet"))[0]
+    shard = sorted(Path(spark_built.out).glob("part-*.parquet"))[0]
     assert pq.read_schema(shard).field("created_at").type == pa.timestamp("us", tz="UTC")
-    manifest = json.loads((spark_built.out / "manifest.json").read_text())
+    manifest = json.loads((Path(spark_built.out) / "manifest.json").read_text())
     assert manifest["engine"]["version"]

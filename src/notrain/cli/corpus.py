@@ -97,7 +97,12 @@ def build(
     ],
     accounts: Annotated[str, typer.Option(help="Accounts: a file, a directory or a glob.")],
     registry: Annotated[str, typer.Option(help="Registry snapshot (Parquet, with sidecar).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Dataset directory (must not exist).")],
+    out_dir: Annotated[
+        str,
+        typer.Option(
+            "--out", help="Dataset directory (must not exist); a URI with --engine spark."
+        ),
+    ],
     policy: Annotated[
         Path | None, typer.Option(help="Policy TOML file (default: the shipped policy).")
     ] = None,
@@ -152,6 +157,7 @@ def build(
 ) -> None:
     """Build a training dataset under a policy: shards, manifest, exclusions, lineage."""
     from notrain.corpus.build import BuildRequest, build_dataset
+    from notrain.corpus.storage import is_uri
     from notrain.policy.loader import load_default_policy, load_policy
 
     settings = get_settings()
@@ -160,7 +166,7 @@ def build(
         content=content,
         accounts=accounts,
         registry=registry,
-        out=out_dir,
+        out=out_dir if is_uri(out_dir) else Path(out_dir),
         policy=loaded,
         as_of=parse_time(as_of, "--as-of") if as_of else None,
         signals=signals,
@@ -179,9 +185,17 @@ def build(
 
         result = build_dataset(request, progress=report)
     if register_dataset:
-        from notrain.cli.lineage import record_dataset
+        if isinstance(result.out, Path):
+            from notrain.cli.lineage import record_dataset
 
-        record_dataset(result.out, None)
+            record_dataset(result.out, None)
+        else:
+            err.print(
+                f"note: {result.out} is not catalogued: the lineage catalogue reads datasets "
+                "from the local disk",
+                highlight=False,
+                markup=False,
+            )
     if json_output:
         sys.stdout.write(json.dumps(result.manifest, indent=2) + "\n")
         return
@@ -240,7 +254,7 @@ def recall(
     if register_dataset:
         from notrain.cli.lineage import record_dataset
 
-        record_dataset(result.out, None)
+        record_dataset(Path(result.out), None)
     manifest = result.manifest
     if json_output:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
@@ -308,12 +322,24 @@ def build_web(
 
 @dataset_app.command("verify")
 def dataset_verify(
-    path: Annotated[Path, typer.Argument(help="A dataset directory written by `notrain build`.")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A dataset directory written by `notrain build`, or its URI (hdfs://, "
+            "s3a://…; read through Spark's Hadoop file systems) [NOTRAIN_SPARK_MASTER]."
+        ),
+    ],
 ) -> None:
     """Check every file of a dataset against the sha256 in its manifest."""
     from notrain.corpus.dataset import verify
+    from notrain.corpus.storage import LOCAL, Storage, is_uri
 
-    problems = verify(path)
+    storage: Storage = LOCAL
+    if is_uri(path):
+        from notrain.corpus.engines import create_engine
+
+        storage = create_engine("spark", spark_master=get_settings().spark_master).storage(path)
+    problems = verify(path, storage)
     if problems:
         for problem in problems:
             err.print(f"{path}: {problem}", highlight=False, markup=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from notrain.corpus import dataset
 from notrain.corpus.engines import create_engine
 from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
 from notrain.corpus.sources import InputSet, fingerprint, resolve
+from notrain.corpus.storage import is_uri
 from notrain.errors import InputError, UserError
 from notrain.policy.loader import LoadedPolicy
 from notrain.policy.model import REASON_ORDER
@@ -35,7 +35,8 @@ class BuildRequest:
     content: str
     accounts: str
     registry: str
-    out: Path
+    out: Path | str
+    """A local path, or (Spark engine only) a URI of any file system Hadoop reaches."""
     policy: LoadedPolicy
     as_of: datetime | None = None
     signals: str | None = None
@@ -51,7 +52,7 @@ class BuildRequest:
 
 @dataclass(frozen=True)
 class BuildResult:
-    out: Path
+    out: Path | str
     manifest: dict[str, Any]
     timings: dict[str, float]
     """Seconds per phase of this run; not part of the dataset, which must not vary."""
@@ -69,14 +70,18 @@ def _silent(phase: str, done: int, total: int | None) -> None:
 def _row_count(source: InputSet) -> int | None:
     if source.format != "parquet":
         return None
+    rows = 0
     try:
-        return sum(int(pq.ParquetFile(f).metadata.num_rows) for f in source.files)
+        for name in source.files:
+            with source.storage.open_read(str(name)) as handle:
+                rows += int(pq.ParquetFile(handle).metadata.num_rows)
     except (OSError, ValueError) as exc:
         raise InputError(source.label, f"unreadable parquet: {exc}") from None
+    return rows
 
 
 def _snapshot_meta(source: InputSet) -> dict[str, Any]:
-    infos = [verify_snapshot(f) for f in source.files]
+    infos = [verify_snapshot(f, source.storage) for f in source.files]
     return {
         "files": {str(i.path): i.sha256 for i in infos},
         "sha256": infos[0].sha256
@@ -98,27 +103,35 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
     """Build and atomically publish a dataset; on any failure nothing is published."""
     report = progress or _silent
     as_of = (request.as_of or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    content = resolve("content", request.content)
-    accounts = resolve("accounts", request.accounts)
-    snapshot = resolve("registry snapshot", request.registry)
-    signals = resolve("signals", request.signals) if request.signals else None
+    out = request.out
+    location = str(out)
+    engine = create_engine(
+        request.engine,
+        threads=request.threads,
+        memory_limit=request.memory_limit,
+        temp_dir=None if is_uri(out) else Path(dataset.staging_path(location)) / ".spill",
+        spark_master=request.spark_master,
+        broadcast_rows=request.spark_broadcast_rows,
+    )
+    # Each location is read where it lives: plain paths on the local disk, URIs (Spark
+    # only; the DuckDB engine refuses them here) through the session's Hadoop file systems.
+    where = engine.storage
+    storage = where(location)
+    content = resolve("content", request.content, where(request.content))
+    accounts = resolve("accounts", request.accounts, where(request.accounts))
+    snapshot = resolve("registry snapshot", request.registry, where(request.registry))
+    signals = (
+        resolve("signals", request.signals, where(request.signals)) if request.signals else None
+    )
     report("checking inputs", 0, None)
     snapshot_meta = _snapshot_meta(snapshot)
     total = _row_count(content)
 
-    staging = dataset.staging_dir(request.out)
+    staging = dataset.staging_dir(location, storage)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Hashing the inputs overlaps with the build; hashlib releases the GIL.
             hashing = pool.submit(fingerprint, [content, accounts, *([signals] if signals else [])])
-            engine = create_engine(
-                request.engine,
-                threads=request.threads,
-                memory_limit=request.memory_limit,
-                temp_dir=staging / ".spill",
-                spark_master=request.spark_master,
-                broadcast_rows=request.spark_broadcast_rows,
-            )
             identifiers = engine.identifiers(snapshot, as_of.isoformat())
             plan = BuildPlan.compile(
                 request.policy.policy, as_of, identifiers, signals=signals is not None
@@ -141,9 +154,13 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
         if invalid:
             problem, count = sorted(invalid.items())[0]
             raise InputError(content.label, f"{count} rows with {problem}")
-        shutil.rmtree(staging / ".spill", ignore_errors=True)
+        storage.delete(storage.child(staging, ".spill"))
 
         reason_order = [r.value for r in REASON_ORDER]
+
+        def staged_sha256(name: str) -> str:
+            return dataset.file_sha256(storage.child(staging, name), storage)
+
         identity = {
             "as_of": as_of.isoformat(),
             "policy_sha256": request.policy.sha256,
@@ -176,20 +193,20 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
                 "identifiers": len(identifiers),
             },
             "shards": [
-                {"file": name, "rows": rows, "sha256": dataset.file_sha256(staging / name)}
+                {"file": name, "rows": rows, "sha256": staged_sha256(name)}
                 for name, rows in output.shards
             ],
             "files": {
-                name: dataset.file_sha256(staging / name)
+                name: staged_sha256(name)
                 for name in (dataset.EXCLUSIONS_FILE, dataset.LINEAGE_FILE)
             },
         }
         report("publishing", tally.total, total)
-        dataset.publish(staging, request.out, manifest)
+        dataset.publish(staging, location, manifest, storage)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        storage.delete(staging)
         raise
-    return BuildResult(out=request.out, manifest=manifest, timings=output.timings)
+    return BuildResult(out=out, manifest=manifest, timings=output.timings)
 
 
 __all__ = ["BuildRequest", "BuildResult", "UserError", "build_dataset"]

@@ -1,21 +1,29 @@
 """A dataset on disk: shards of kept rows, exclusions, lineage and the manifest.
 
 Engines write shards, exclusions and lineage into a staging directory beside the
-destination; the manifest is written last and the directory is renamed into place in one
-step, so a dataset either exists whole, with a manifest that verifies, or not at all.
+destination; the manifest is written last and the directory is renamed into place, so a
+dataset either exists whole, with a manifest that verifies, or not at all. The location
+may be a local path or, with the Spark engine, a URI of any file system Hadoop reaches
+(see :mod:`notrain.corpus.storage`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
+from notrain.corpus.storage import (
+    LOCAL,
+    LocalStorage,
+    Storage,
+    is_uri,
+    read_text,
+    write_text,
+)
 from notrain.errors import OutputError
 
 MANIFEST = "manifest.json"
@@ -24,13 +32,11 @@ LINEAGE_FILE = "lineage.parquet"
 STAGING_PREFIX = ".staging-"
 COMPRESSION = "zstd"
 
+L = TypeVar("L", str, Path)
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+
+def file_sha256(path: str | Path, storage: Storage = LOCAL) -> str:
+    return storage.sha256(str(path))
 
 
 @dataclass(frozen=True)
@@ -90,68 +96,97 @@ class Tally:
         }
 
 
-def staging_dir(out: Path) -> Path:
-    """A fresh staging directory beside ``out`` (same file system, so rename is atomic)."""
-    if out.exists():
+def staging_path(out: L, storage: Storage = LOCAL) -> L:
+    """Where this process stages ``out``: beside it, so both are on one file system."""
+    where = str(out)
+    name = f"{STAGING_PREFIX}{storage.name(where)}-{os.getpid()}"
+    staging = storage.child(storage.parent(where), name)
+    return Path(staging) if isinstance(out, Path) else staging
+
+
+def staging_dir(out: L, storage: Storage = LOCAL) -> L:
+    """A fresh staging directory beside ``out`` (same file system, so rename is cheap)."""
+    where = str(out)
+    if storage.exists(where):
         raise OutputError(f"{out}: already exists; choose a new directory for the dataset")
-    parent = out.parent if str(out.parent) else Path(".")
+    staging = staging_path(where, storage)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        clean_stale_staging(out)
-        staging = parent / f"{STAGING_PREFIX}{out.name}-{os.getpid()}"
-        staging.mkdir()
+        storage.mkdirs(storage.parent(where))
+        clean_stale_staging(where, storage)
+        storage.mkdirs(staging)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
-    return staging
+    return Path(staging) if isinstance(out, Path) else staging
 
 
-def clean_stale_staging(out: Path) -> None:
+def clean_stale_staging(out: str | Path, storage: Storage = LOCAL) -> None:
     """Remove what an interrupted build of ``out`` left behind."""
-    for leftover in out.parent.glob(f"{STAGING_PREFIX}{out.name}-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    prefix = f"{STAGING_PREFIX}{storage.name(str(out))}-"
+    for leftover in storage.listdir(storage.parent(str(out))):
+        if storage.name(leftover).startswith(prefix):
+            storage.delete(leftover)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def publish(
+    staging: str | Path, out: str | Path, manifest: dict[str, Any], storage: Storage = LOCAL
+) -> None:
+    """Write the manifest last, make everything durable, and move the dataset into place.
 
-
-def publish(staging: Path, out: Path, manifest: dict[str, Any]) -> None:
-    """Write the manifest last, flush everything, and rename the dataset into place."""
-    for item in staging.iterdir():
-        if item.is_file():
-            with item.open("rb") as handle:
-                os.fsync(handle.fileno())
+    Where renaming a directory is atomic (a local disk) the manifest is written into the
+    staging directory before the rename, so the dataset appears whole in one step. On a
+    Hadoop file system the rename may be a copy (S3 through s3a copies object by object),
+    so the manifest is written after it, as the last file: readers take a dataset to exist
+    once its manifest does.
+    """
     text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-    manifest_path = staging / MANIFEST
-    with manifest_path.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    _fsync_dir(staging)
+    staged, where = str(staging), str(out)
+    if storage.atomic_rename:
+        write_text(storage, storage.child(staged, MANIFEST), text)
+    storage.sync(staged)
     try:
-        os.rename(staging, out)
+        storage.rename(staged, where)
+        if not storage.atomic_rename:
+            write_text(storage, storage.child(where, MANIFEST), text)
     except OSError as exc:
         raise OutputError(f"{out}: cannot publish the dataset ({exc.strerror or exc})") from None
-    _fsync_dir(out.parent if str(out.parent) else Path("."))
+    storage.sync(storage.parent(where), files=False)
 
 
-def verify(dataset: Path) -> list[str]:
+def verify(dataset: str | Path, storage: Storage = LOCAL) -> list[str]:
     """Problems found when checking a published dataset against its manifest (empty: ok)."""
     problems = []
+    root = str(dataset)
+    manifest_path = storage.child(root, MANIFEST)
     try:
-        manifest = json.loads((dataset / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(read_text(storage, manifest_path))
     except (OSError, ValueError) as exc:
-        return [f"{dataset / MANIFEST}: unreadable ({exc})"]
+        return [f"{manifest_path}: unreadable ({exc})"]
     files = {s["file"]: s["sha256"] for s in manifest.get("shards", [])}
     files.update(manifest.get("files", {}))
     for name, expected in files.items():
-        path = dataset / name
-        if not path.is_file():
+        path = storage.child(root, name) if _plain(name) else ""
+        if not path or (isinstance(storage, LocalStorage) and not _inside(Path(root), name)):
+            problems.append(f"{name}: not a file of the dataset (names must stay inside it)")
+        elif not storage.is_file(path):
             problems.append(f"{name}: missing")
-        elif file_sha256(path) != expected:
-            problems.append(f"{name}: sha256 does not match the manifest")
+        else:
+            try:
+                if storage.sha256(path) != expected:
+                    problems.append(f"{name}: sha256 does not match the manifest")
+            except OSError as exc:  # e.g. Hadoop's own checksum of the file fails
+                problems.append(f"{name}: unreadable ({exc.strerror or exc})")
     return problems
+
+
+def _plain(name: str) -> bool:
+    """Whether a manifest's file ``name`` is a relative path with no way up."""
+    if not isinstance(name, str) or not name or "\x00" in name or is_uri(name):
+        return False
+    pure = PurePosixPath(name)
+    return not pure.is_absolute() and ".." not in pure.parts
+
+
+def _inside(root: Path, name: str) -> bool:
+    """Whether ``name`` stays in ``root`` on the local disk, symbolic links followed."""
+    root = root.resolve()
+    return (root / name).resolve().is_relative_to(root)

@@ -36,6 +36,7 @@ from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
 from notrain.corpus.sources import InputSet
+from notrain.corpus.storage import LOCAL, Storage, is_uri
 from notrain.errors import BuildError, InputError
 
 _INTEGER_TYPES = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UINTEGER", "USMALLINT", "UTINYINT"}
@@ -61,7 +62,7 @@ def _target(arrow_type: pa.DataType) -> tuple[str, set[str]]:
     raise AssertionError(f"no DuckDB mapping for {arrow_type}")
 
 
-def _quote(path: Path) -> str:
+def _quote(path: str | Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -99,6 +100,16 @@ class DuckDBEngine:
     @property
     def version(self) -> str:
         return str(duckdb.__version__)
+
+    def storage(self, location: str) -> Storage:
+        """The local disk; a URI is refused (only the Spark engine reads through Hadoop)."""
+        if is_uri(location):
+            raise InputError(
+                location,
+                "the duckdb engine reads and writes local paths only; "
+                "use --engine spark for URIs (hdfs://, s3a://, file://...)",
+            )
+        return LOCAL
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -294,7 +305,7 @@ class DuckDBEngine:
         are first converted to Parquet through the contract's casts, so a bad value fails
         here, naming the file.
         """
-        files: tuple[Path, ...] = content.files
+        files: tuple[str | Path, ...] = content.files
         if content.format != "parquet":
             self._register(con, content, CONTENT, "content_text")
             converted = work / "content.parquet"
@@ -327,7 +338,7 @@ class DuckDBEngine:
         content: InputSet,
         accounts: InputSet,
         snapshot: InputSet,
-        staging: Path,
+        staging: Path | str,
         chunk_rows: int = 4_000_000,
         progress: Callable[[int], None] | None = None,
         signals: InputSet | None = None,
@@ -337,6 +348,7 @@ class DuckDBEngine:
         Each chunk is scored whole, then its kept rows are written, sorted by
         ``content_id``, as one shard; memory is bounded by the chunk, not the input.
         """
+        staging = Path(staging)
         work = staging / ".work"
         work.mkdir(exist_ok=True)
         con = self._connect()

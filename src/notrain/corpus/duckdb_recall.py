@@ -70,10 +70,10 @@ def recall_shards(
         for shard in shards:
             source = parent / shard
             label = str(source)
-            # Decoded once; every pass below reads the table, not the file.
+            # A view over the file: scoring reads only the columns it needs (no text), and
+            # the text is decoded once, by the pass that writes the new shard.
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE shard AS "
-                f"SELECT * FROM read_parquet({_quote(source)})"
+                f"CREATE OR REPLACE VIEW shard AS SELECT * FROM read_parquet({_quote(source)})"
             )
             engine._register_relation(con, label, "shard", CONTENT, "content", textual_ok=False)
             con.execute(

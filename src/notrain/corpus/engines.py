@@ -14,6 +14,7 @@ from typing import Protocol
 from notrain.corpus.duckdb_engine import DuckDBEngine, EngineOutput
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet
+from notrain.corpus.storage import Storage
 from notrain.errors import UserError
 
 ENGINES = ("duckdb", "spark")
@@ -28,6 +29,10 @@ class Engine(Protocol):
     @property
     def version(self) -> str: ...
 
+    def storage(self, location: str) -> Storage:
+        """Where the driver reads and writes ``location``; refuses what the engine cannot."""
+        ...
+
     def identifiers(self, snapshot: InputSet, plan_as_of: str) -> list[str]: ...
 
     def execute(
@@ -36,7 +41,7 @@ class Engine(Protocol):
         content: InputSet,
         accounts: InputSet,
         snapshot: InputSet,
-        staging: Path,
+        staging: Path | str,
         chunk_rows: int = ...,
         progress: Callable[[int], None] | None = ...,
         signals: InputSet | None = ...,

@@ -15,8 +15,11 @@ by ``content_id`` into shards of about ``chunk_rows`` rows, each sorted by ``con
 and renamed in partition order to ``part-00000.parquet``…; the exclusions and lineage part
 files are merged, in order, into one ``exclusions.parquet`` and one ``lineage.parquet``.
 Spark writes under ``staging/.work``, so the staging directory must be on a file system
-that the driver and every executor see (local disk in local mode, a shared mount on a
-cluster).
+that the driver and every executor see: the local disk in local mode, a shared mount, or
+any file system Hadoop reaches, named by a URI (``hdfs://``, ``s3a://``…). The driver's own
+file work on URIs (listing, renaming, merging, reading footers) goes through the session's
+Hadoop ``FileSystem`` API (:class:`~notrain.corpus.storage.HadoopStorage`), so the
+cluster's configuration applies.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from notrain.corpus.dialect import SPARK
 from notrain.corpus.duckdb_engine import EngineOutput
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet
+from notrain.corpus.storage import LOCAL, HadoopStorage, Storage, is_uri
 from notrain.errors import BuildError, EngineUnavailableError, ExtraNotInstalled, InputError
 
 if TYPE_CHECKING:
@@ -157,6 +161,7 @@ class SparkEngine:
     _spark: SparkSession | None = field(default=None, init=False, repr=False)
     _loaded: dict[InputSet, DataFrame] = field(default_factory=dict, init=False, repr=False)
     _cached: list[DataFrame] = field(default_factory=list, init=False, repr=False)
+    _hadoop: HadoopStorage | None = field(default=None, init=False, repr=False)
 
     name = "spark"
 
@@ -222,6 +227,18 @@ class SparkEngine:
             session.conf.set(key, value)
         return session
 
+    def storage(self, location: str) -> Storage:
+        """The local disk for a plain path; for a URI, the session's Hadoop file systems
+        (starting the session), configured as the cluster is."""
+        if not is_uri(location):
+            return LOCAL
+        if self._hadoop is None:
+            session = self.spark
+            jvm = session._jvm
+            conf = session._jsc.hadoopConfiguration()
+            self._hadoop = HadoopStorage(jvm, conf)
+        return self._hadoop
+
     # -- reading inputs ----------------------------------------------------------------
 
     @contextmanager
@@ -232,7 +249,7 @@ class SparkEngine:
             raise InputError(label, f"{what}: {_first_line(exc)}") from None
 
     def _read(self, source: InputSet) -> DataFrame:
-        uris = [path.resolve().as_uri() for path in source.files]
+        uris = [source.storage.uri(str(path)) for path in source.files]
         reader = self.spark.read
         with self._as_input_error(source.label, f"unreadable {source.format}"):
             if source.format == "parquet":
@@ -362,12 +379,12 @@ class SparkEngine:
             "FROM signals_in WHERE content_id IS NOT NULL GROUP BY content_id"
         )
 
-    def _load_content(self, source: InputSet, work: Path) -> None:
+    def _load_content(self, source: InputSet, store: Storage, work: str) -> None:
         """The content as view ``content``; JSONL and CSV are first converted to Parquet
         through the contract's casts, so a bad value fails here, naming the input."""
         frame = self._typed(source, self._read(source), CONTENT)
         if source.format != "parquet":
-            converted = (work / "content").resolve().as_uri()
+            converted = store.uri(store.child(work, "content"))
             with self._as_input_error(source.label, "bad value"):
                 frame.write.parquet(converted)
             frame = self.spark.read.parquet(converted)
@@ -402,15 +419,17 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
         return rows
 
-    def _write_sorted(self, frame: DataFrame, parts: int, target: Path) -> list[Path]:
+    def _write_sorted(self, frame: DataFrame, parts: int, store: Storage, target: str) -> list[str]:
         """Write ``frame`` as ``parts`` files ranged and sorted by content_id, in order."""
         frame.repartitionByRange(parts, "content_id").sortWithinPartitions(
             "content_id"
-        ).write.parquet(target.resolve().as_uri())
+        ).write.parquet(store.uri(target))
         files = [
-            p for p in target.iterdir() if p.name.startswith("part-") and p.suffix == ".parquet"
+            (int(name.split("-")[1]), path)
+            for path in store.listdir(target)
+            if (name := store.name(path)).startswith("part-") and name.endswith(".parquet")
         ]
-        return sorted(files, key=lambda p: int(p.name.split("-")[1]))
+        return [path for _, path in sorted(files)]
 
     def _shard_of(self, parts: int) -> str:
         """SQL: the shard of a kept row, from ``parts`` ranges of about equal size.
@@ -439,7 +458,7 @@ class SparkEngine:
 
         return count_at_most(0, len(bounds))
 
-    def _write_shards(self, frame: DataFrame, parts: int, target: Path) -> list[Path]:
+    def _write_shards(self, frame: DataFrame, parts: int, store: Storage, target: str) -> list[str]:
         """Write the kept rows as about ``parts`` files, each one id range, sorted, in order.
 
         Every row of a shard goes to one task, which writes it as one file under
@@ -448,14 +467,15 @@ class SparkEngine:
         shard = self._shard_of(parts)
         frame.selectExpr("*", f"{shard} AS shard").repartition(parts, "shard").sortWithinPartitions(
             "shard", "content_id"
-        ).write.partitionBy("shard").parquet(target.resolve().as_uri())
+        ).write.partitionBy("shard").parquet(store.uri(target))
         files = []
-        for folder in target.iterdir():
-            if folder.is_dir() and folder.name.startswith("shard="):
-                found = [p for p in folder.iterdir() if p.suffix == ".parquet"]
+        for folder in store.listdir(target):
+            name = store.name(folder)
+            if name.startswith("shard=") and store.is_dir(folder):
+                found = [p for p in store.listdir(folder) if p.endswith(".parquet")]
                 if len(found) != 1:
-                    raise BuildError(f"Spark wrote {len(found)} files for {folder.name}, not 1")
-                files.append((int(folder.name.removeprefix("shard=")), found[0]))
+                    raise BuildError(f"Spark wrote {len(found)} files for {name}, not 1")
+                files.append((int(name.removeprefix("shard=")), found[0]))
         return [path for _, path in sorted(files)]
 
     @staticmethod
@@ -480,14 +500,18 @@ class SparkEngine:
         return kept.selectExpr(*columns)
 
     @staticmethod
-    def _merge(parts: list[Path], out: Path, schema: pa.Schema) -> None:
+    def _merge(store: Storage, parts: list[str], out: str, schema: pa.Schema) -> None:
         """Concatenate Parquet part files, in order, into one file in ``schema``."""
-        with pq.ParquetWriter(out, schema, compression=COMPRESSION) as writer:
+        with (
+            store.open_write(out) as sink,
+            pq.ParquetWriter(sink, schema, compression=COMPRESSION) as writer,
+        ):
             for part in parts:
-                for batch in pq.ParquetFile(part).iter_batches(
-                    batch_size=65_536, columns=schema.names
-                ):
-                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+                with store.open_read(part) as source:
+                    for batch in pq.ParquetFile(source).iter_batches(
+                        batch_size=65_536, columns=schema.names
+                    ):
+                        writer.write_table(pa.Table.from_batches([batch]).cast(schema))
 
     def execute(
         self,
@@ -495,7 +519,7 @@ class SparkEngine:
         content: InputSet,
         accounts: InputSet,
         snapshot: InputSet,
-        staging: Path,
+        staging: Path | str,
         chunk_rows: int = 1_000_000,
         progress: Callable[[int], None] | None = None,
         signals: InputSet | None = None,
@@ -505,8 +529,10 @@ class SparkEngine:
         Kept rows are written in shards of about ``chunk_rows`` rows, ranged by
         ``content_id`` and sorted within each shard.
         """
-        work = staging / ".work"
-        work.mkdir(exist_ok=True)
+        staged = str(staging)
+        store = self.storage(staged)
+        work = store.child(staged, ".work")
+        store.mkdirs(work)
         output = EngineOutput()
         d = SPARK
         try:
@@ -523,7 +549,7 @@ class SparkEngine:
                 # One row per account: broadcast only while the accounts are few.
                 self._table("authors", plan.authors_sql(d))
                 self._table("blocked", plan.blocked_sql(d))
-            self._load_content(content, work)
+            self._load_content(content, store, work)
             with output.timed("third parties"):
                 self._table("third_party", plan.third_party_sql(d))
             with output.timed("reasons"):
@@ -558,33 +584,37 @@ class SparkEngine:
                             "SELECT content_id, reason FROM reasons WHERE reason IS NOT NULL"
                         ),
                         max(1, math.ceil(excluded / chunk_rows)),
-                        work / "exclusions",
+                        store,
+                        store.child(work, "exclusions"),
                     )
                     if excluded
                     else []
                 )
-                self._merge(parts, staging / EXCLUSIONS_FILE, EXCLUSIONS)
-            shards: list[Path] = []
+                self._merge(store, parts, store.child(staged, EXCLUSIONS_FILE), EXCLUSIONS)
+            shards: list[str] = []
             if kept:
                 with output.timed("redact and write shards"):
                     parts = self._write_shards(
                         self._dataset_columns(self.spark.sql(plan.kept_sql(d))),
                         max(1, math.ceil(kept / chunk_rows)),
-                        work / "kept",
+                        store,
+                        store.child(work, "kept"),
                     )
                     for number, part in enumerate(parts):
-                        shard = staging / f"part-{number:05d}.parquet"
-                        part.rename(shard)
-                        rows = int(pq.ParquetFile(shard).metadata.num_rows)
-                        output.shards.append((shard.name, rows))
+                        name = f"part-{number:05d}.parquet"
+                        shard = store.child(staged, name)
+                        store.rename(part, shard)
+                        with store.open_read(shard) as handle:
+                            rows = int(pq.ParquetFile(handle).metadata.num_rows)
+                        output.shards.append((name, rows))
                         shards.append(shard)
             with output.timed("write lineage"):
-                self._merge(shards, staging / LINEAGE_FILE, LINEAGE)
+                self._merge(store, shards, store.child(staged, LINEAGE_FILE), LINEAGE)
         except _spark_errors() as exc:
             raise BuildError(f"Spark failed: {_first_line(exc)}") from None
         finally:
             self._release()
-            shutil.rmtree(work, ignore_errors=True)
+            store.delete(work)
         return output
 
     def _release(self) -> None:

@@ -41,7 +41,7 @@ def _rows(inputs: InputSet) -> Iterator[tuple[int, str]]:
                 yield content_id, uri
 
 
-def _batches(path: Path, fmt: str) -> Iterator[pa.RecordBatch]:
+def _batches(path: str | Path, fmt: str) -> Iterator[pa.RecordBatch]:
     try:
         if fmt == "parquet":
             handle = pq.ParquetFile(path)
@@ -64,7 +64,7 @@ def _batches(path: Path, fmt: str) -> Iterator[pa.RecordBatch]:
     yield from table.select(COLUMNS).to_batches(BATCH_ROWS)
 
 
-def _check(path: Path, schema: pa.Schema) -> None:
+def _check(path: str | Path, schema: pa.Schema) -> None:
     for name, ok, expected in (
         ("content_id", pa.types.is_integer, "an integer"),
         ("media_uri", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t), "a string"),
