@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     code_hourly_cap: int = Field(
         5, gt=0, description="Codes that may be sent to one address within an hour."
     )
+    code_daily_cap: int = Field(
+        10,
+        gt=0,
+        description="Codes that may be sent to one address within 24 hours; with the tries "
+        "per code, it bounds how many guesses an attacker gets at one address a day.",
+    )
     due_soon_days: int = Field(
         7, ge=0, description="Requests due within this many days are listed as due soon."
     )
@@ -117,6 +123,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Wait before retrying a message that could not be sent; doubles per "
         "failure, up to an hour. Messages are never dropped.",
+    )
+    mail_batch_size: int = Field(
+        100,
+        gt=0,
+        le=1000,
+        description="Queued messages sent per delivery transaction, over one SMTP connection "
+        "(one audit-chain append for the batch).",
     )
     # -- portal ----------------------------------------------------------------------------
     policy_path: str | None = Field(

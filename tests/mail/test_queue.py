@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,3 +107,94 @@ def test_a_code_queued_before_verification_is_not_made_after_it(
     texts = [p.read_text() for p in sorted(person.outbox.folder.glob("*.eml"))]
     assert "already confirmed" in texts[-2]  # the resend, then the acceptance
     assert "accepted" in texts[-1]
+
+
+def _code_in(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    match = _CODE.search(body.get_content())
+    assert match
+    return match.group(1)
+
+
+def test_a_batch_goes_over_one_connection_in_one_transaction(
+    person: Requester, registry: Registry, session: Session
+) -> None:
+    ids = {email: person.submit(email) for email in (ALICE, BOB, STRANGER)}
+    port = free_port()
+    with smtp_server(port) as inbox:
+        report = registry.deliver_mail(SmtpTransport("127.0.0.1", port, tls="none", timeout=5))
+    assert (report.sent, report.failed, report.pending) == (3, 0, 0)
+    assert len(inbox.messages) == 3
+    assert len(set(inbox.connections)) == 1  # one SMTP session for the batch
+    sent = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "mail_sent").order_by(AuditEvent.seq)
+    ).all()
+    assert [e.request_id for e in sent] == [ids[ALICE], ids[BOB], ids[STRANGER]]
+    assert [e.seq for e in sent] == list(range(sent[0].seq, sent[0].seq + 3))  # one append
+    assert registry.verify_audit().intact
+    for email, request_id in ids.items():
+        [message] = inbox.to(email)
+        assert registry.verify(request_id, _code_in(message)).state in (
+            "accepted",
+            "needs_review",
+        )
+
+
+def test_batches_are_cut_at_the_batch_size(
+    person: Requester, registry: Registry, session: Session, clock: FakeClock
+) -> None:
+    from dataclasses import replace
+
+    for n in range(5):
+        person.submit(f"person{n}@example.org")
+    small = Registry(session, replace(registry.config, mail_batch_size=2), clock=clock)
+    report = small.deliver_mail(person.outbox, limit=3)
+    assert (report.sent, report.pending) == (3, 2)
+    assert small.deliver_mail(person.outbox).sent == 2
+
+
+def test_a_failure_in_a_batch_keeps_what_went_before_and_waits_with_the_rest(
+    person: Requester, registry: Registry, session: Session, clock: FakeClock
+) -> None:
+    ids = {email: person.submit(email) for email in (ALICE, BOB, STRANGER)}
+    port = free_port()
+    smtp = SmtpTransport("127.0.0.1", port, tls="none", timeout=5)
+    with smtp_server(port) as inbox:
+        inbox.refuse.add(BOB)
+        report = registry.deliver_mail(smtp)
+        assert (report.sent, report.failed, report.pending) == (1, 1, 2)
+        assert report.error
+        assert "refused" in report.error or "550" in report.error
+        rows = {r.to_address: r for r in session.scalars(select(QueuedMail))}
+        assert rows[ALICE].sent_at is not None
+        assert (rows[BOB].sent_at, rows[BOB].attempts) == (None, 1)
+        assert (rows[STRANGER].sent_at, rows[STRANGER].attempts) == (None, 0)
+        # No code was kept for the message that did not go out.
+        from notrain.registry.models import VerificationCode
+
+        assert (
+            session.scalars(
+                select(VerificationCode.request_id).where(VerificationCode.request_id == ids[BOB])
+            ).all()
+            == []
+        )
+        [message] = inbox.to(ALICE)
+        assert registry.verify(ids[ALICE], _code_in(message)).state == "accepted"
+        inbox.refuse.clear()
+        clock.advance(minutes=2)
+        assert registry.deliver_mail(smtp).sent >= 2
+    assert registry.verify_audit().intact
+
+
+def test_a_resend_that_fails_leaves_the_earlier_code_working(
+    person: Requester, registry: Registry, clock: FakeClock
+) -> None:
+    request_id = person.submit(BOB)
+    code = person.code(BOB)  # the first code, through the outbox
+    clock.advance(minutes=2)
+    registry.resend_code(request_id)
+    port = free_port()
+    report = registry.deliver_mail(SmtpTransport("127.0.0.1", port, tls="none", timeout=5))
+    assert report.failed == 1  # the server is down: the new code never went out ...
+    assert registry.verify(request_id, code).state == "accepted"  # ... so the first still works

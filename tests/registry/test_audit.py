@@ -5,16 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from notrain.errors import AuditChainBroken
 from notrain.registry import audit
 from notrain.registry.db import session_factory
-from notrain.registry.models import AuditEvent
+from notrain.registry.models import AuditEvent, AuditStaging
 from notrain.registry.service import Registry
 from tests.registry.fixtures import ALICE, BOB, STRANGER, FakeClock, Requester
 
@@ -156,18 +157,60 @@ def test_cli_says_where_the_chain_breaks(
     assert kept.returncode == 16
 
 
+def _after(session: Session, seq: int) -> list[AuditEvent]:
+    return list(
+        session.scalars(select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq))
+    )
+
+
 def test_events_join_the_chain_at_commit_in_order(
     registry: Registry, session: Session, clock: FakeClock
 ) -> None:
     before = registry.verify_audit().head_seq
-    first = audit.record(session, at=clock(), actor="test", action="one")
-    second = audit.record(session, at=clock(), actor="test", action="two")
+    audit.record(session, at=clock(), actor="test", action="one")
+    audit.record(session, at=clock(), actor="test", action="two")
+    assert _after(session, before) == []  # nothing before the commit
     session.commit()
+    first, second = _after(session, before)
+    assert (first.action, second.action) == ("one", "two")
     assert (first.seq, second.seq) == (before + 1, before + 2)
     assert second.prev_hash == first.hash
     report = registry.verify_audit()
     assert report.intact
     assert (report.head_seq, report.head_hash) == (second.seq, second.hash)
+    assert audit.head(session) == (second.seq, second.hash)
+
+
+# Everything JSON escapes, and text beyond ASCII: the database's chaining (PostgreSQL) must
+# hash exactly as Python does, or verification would call honest events changed.
+AWKWARD = [
+    'quote " backslash \\ slash /',
+    "new\nline\ttab\rreturn\bback\fform",
+    "control \x01 \x1f del \x7f",
+    "é ß 中文 😀 \u2028 \u2029 \ufeff",
+    "</script><b>&amp;</b>",
+    "",
+]
+
+
+def test_every_text_hashes_the_same_in_the_database_and_in_python(
+    registry: Registry, session: Session, clock: FakeClock
+) -> None:
+    before = registry.verify_audit().head_seq
+    for n, text_ in enumerate(AWKWARD):
+        audit.record(
+            session, at=clock() + timedelta(microseconds=n * 7), actor=f"actor {text_}"[:128],
+            action=f"a{n}", request_id=text_[:32] or None, note=text_, nested={"k": [text_]},
+        )  # fmt: skip
+    session.commit()
+    events = _after(session, before)
+    assert len(events) == len(AWKWARD)
+    for event in events:
+        expected = audit.event_hash(event.seq, event.at, event.actor, event.action,
+                                    event.request_id, event.detail, event.prev_hash)  # fmt: skip
+        assert event.hash == expected
+    assert audit.detail_of(events[0])["note"] == AWKWARD[0]
+    assert registry.verify_audit().intact
 
 
 def test_a_rolled_back_transaction_or_savepoint_leaves_no_event(
@@ -176,21 +219,18 @@ def test_a_rolled_back_transaction_or_savepoint_leaves_no_event(
     before = registry.verify_audit().head_seq
     audit.record(session, at=clock(), actor="test", action="dropped")
     session.rollback()
-    kept = audit.record(session, at=clock(), actor="test", action="kept")
+    audit.record(session, at=clock(), actor="test", action="kept")
     with session.begin_nested() as savepoint:
         audit.record(session, at=clock(), actor="test", action="undone")
         savepoint.rollback()
     with session.begin_nested():
-        released = audit.record(session, at=clock(), actor="test", action="released")
+        audit.record(session, at=clock(), actor="test", action="released")
     session.commit()
-    actions = list(
-        session.scalars(
-            select(AuditEvent.action).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
-        )
-    )
-    assert actions == ["kept", "released"]
+    kept, released = _after(session, before)
+    assert (kept.action, released.action) == ("kept", "released")
     assert released.prev_hash == kept.hash
     assert registry.verify_audit().intact
+    assert session.scalar(select(func.count()).select_from(AuditStaging)) == 0
 
 
 def test_parallel_writers_leave_one_strict_chain(

@@ -14,7 +14,7 @@ import pytest
 from notrain.registry.campaign import NON_MEMBER, read_codes
 from notrain.registry.snapshot import verify_snapshot
 from notrain.synth import synthesize_platform
-from tests.registry.fixtures import ALICE, STRANGER
+from tests.registry.fixtures import ALICE, BOB, STRANGER
 
 
 @pytest.fixture
@@ -100,3 +100,19 @@ def test_demo_campaign(notrain, tmp_path: Path) -> None:  # type: ignore[no-unty
     names = [ids for ids in table.column("identifiers").to_pylist() if ids]
     assert [NON_MEMBER[1], NON_MEMBER[0].lower()] in names
     assert "intact" in notrain("audit", "verify")
+
+
+def test_objection_withdrawal_from_the_command_line(notrain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert "objection_withdrawal" in notrain("registry", "submit", "--help")
+    assert "objection_withdrawal" in notrain("requests", "list", "--help")
+    objection = _request_id(notrain("registry", "submit", "--kind", "objection",
+                                    "--email", ALICE, "--country", "DE"))  # fmt: skip
+    withdrawal = _request_id(notrain("registry", "submit", "--kind", "objection_withdrawal",
+                                     "--email", BOB, "--country", "FR"))  # fmt: skip
+    codes = read_codes(tmp_path / "outbox")
+    assert "accepted" in notrain("registry", "verify", objection, codes[ALICE])
+    assert "accepted" in notrain("registry", "verify", withdrawal, codes[BOB])
+    listed = notrain("requests", "list", "--kind", "objection_withdrawal", "--json").splitlines()
+    assert [json.loads(line)["id"] for line in listed] == [withdrawal]
+    # Bob withdraws nothing of Alice's.
+    assert "2 decisions" in notrain("registry", "export", "--out", str(tmp_path / "s.parquet"))

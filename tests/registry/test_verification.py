@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -137,6 +138,26 @@ def test_hourly_cap_per_address(person: Requester, clock: FakeClock) -> None:
         person.submit(ALICE, kind="erasure")
     clock.advance(minutes=35)
     person.registry.resend_code(request_id)
+
+
+def test_daily_cap_per_address(person: Requester, clock: FakeClock) -> None:
+    request_id = person.submit(ALICE)
+    sent = 1
+    # Within the hourly cap every hour, until ten codes went out within 24 hours.
+    while sent < 10:
+        clock.advance(minutes=13)
+        person.registry.resend_code(request_id)
+        sent += 1
+    # 9 x 13 minutes after the first: the hourly cap alone would allow another one.
+    clock.advance(minutes=61)
+    with pytest.raises(RateLimited, match="within 24 hours") as caught:
+        person.registry.resend_code(request_id)
+    first_code_age = timedelta(minutes=9 * 13 + 61)
+    assert caught.value.retry_after == int((timedelta(days=1) - first_code_age).total_seconds())
+    with pytest.raises(RateLimited, match="within 24 hours"):
+        person.submit(ALICE, kind="erasure")  # per address, whatever the request
+    clock.advance(seconds=caught.value.retry_after)
+    person.registry.resend_code(request_id)  # the first code is now a day old
 
 
 def test_no_code_for_a_verified_request(person: Requester, clock: FakeClock) -> None:

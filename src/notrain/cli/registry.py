@@ -18,7 +18,7 @@ from notrain.cli.common import out, parse_time
 from notrain.settings import get_settings
 
 registry_app = typer.Typer(
-    help="The registry of objections, consents, access and erasure requests.",
+    help="The registry of objections, consents, their withdrawals, access and erasure requests.",
     no_args_is_help=True,
 )
 
@@ -91,7 +91,10 @@ def migrate(db: DbOption = None) -> None:
 @registry_app.command("submit")
 def submit(
     kind: Annotated[
-        str, typer.Option(help="objection, consent, consent_withdrawal, access or erasure.")
+        str,
+        typer.Option(
+            help="objection, objection_withdrawal, consent, consent_withdrawal, access or erasure."
+        ),
     ],
     email: Annotated[str, typer.Option(help="The requester's address; the code goes there.")],
     country: Annotated[str, typer.Option(help="Country of residence, ISO 3166-1 alpha-2.")],

@@ -41,7 +41,13 @@ OfficerOption = Annotated[
 @requests_app.command("list")
 def list_(
     state: Annotated[str | None, typer.Option(help="Only requests in this state.")] = None,
-    kind: Annotated[str | None, typer.Option(help="Only requests of this kind.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="Only requests of this kind: objection, objection_withdrawal, consent, "
+            "consent_withdrawal, access or erasure."
+        ),
+    ] = None,
     overdue: Annotated[bool, typer.Option(help="Only open requests past their deadline.")] = False,
     due_soon: Annotated[
         bool, typer.Option(help="Only open requests due within NOTRAIN_DUE_SOON_DAYS.")

@@ -1,8 +1,9 @@
 """Transports: SMTP (host, port, TLS and login from settings) or an outbox folder of .eml files.
 
 A transport sends one message or raises :class:`~notrain.errors.MailDeliveryError`; the
-queue decides what happens next. The outbox is the default, so everything works offline
-and a demo can read the codes it sent.
+queue decides what happens next. :func:`connection` sends many over one connection (one
+SMTP session, logged in once), as the queue does for each batch it delivers. The outbox is
+the default, so everything works offline and a demo can read the codes it sent.
 """
 
 from __future__ import annotations
@@ -12,19 +13,44 @@ import re
 import secrets
 import smtplib
 import ssl
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from notrain.errors import MailDeliveryError
+from notrain.mail.message import header_text
 from notrain.settings import Settings
+
+Send = Callable[[EmailMessage], None]
 
 
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
     def describe(self) -> str: ...
+
+
+@runtime_checkable
+class ConnectedTransport(Transport, Protocol):
+    """A transport that can send several messages over one connection."""
+
+    def connect(self) -> AbstractContextManager[Send]: ...
+
+
+@contextmanager
+def connection(transport: Transport) -> Iterator[Send]:
+    """One connection for several messages; a transport without one sends each on its own.
+
+    Opening it, like sending, raises :class:`~notrain.errors.MailDeliveryError`.
+    """
+    if isinstance(transport, ConnectedTransport):
+        with transport.connect() as send:
+            yield send
+    else:
+        yield transport.send
 
 
 class OutboxTransport:
@@ -37,13 +63,27 @@ class OutboxTransport:
         return f"outbox {self.folder}"
 
     def send(self, message: EmailMessage) -> None:
+        self._mkdir()
+        self._write(message)
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        self._mkdir()
+        yield self._write
+
+    def _mkdir(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MailDeliveryError(f"{self.folder}: cannot write the outbox: {exc}") from None
+
+    def _write(self, message: EmailMessage) -> None:
         # Time first, so names sort in the order messages were written; a random part, so
         # two processes never pick the same name.
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        to = re.sub(r"[^A-Za-z0-9@._-]", "_", str(message["To"]))[:80]
+        to = re.sub(r"[^A-Za-z0-9@._-]", "_", header_text(message, "To"))[:80]
         target = self.folder / f"{stamp}-{secrets.token_hex(3)}-{to}.eml"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")
             partial.write_bytes(message.as_bytes())
             os.replace(partial, target)
@@ -94,15 +134,37 @@ class SmtpTransport:
             raise MailDeliveryError(f"{self.describe()}: {type(exc).__name__}: {exc}") from None
 
     def send(self, message: EmailMessage) -> None:
+        with self.connect() as send:
+            send(message)
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        """One SMTP session, logged in once, for several messages."""
         try:
-            with self._connect() as smtp:
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                refused = smtp.send_message(message)
+            smtp = self._connect()
+            if self.username:
+                smtp.login(self.username, self.password or "")
         except (OSError, smtplib.SMTPException) as exc:
-            raise MailDeliveryError(f"{self.describe()}: {type(exc).__name__}: {exc}") from None
-        if refused:
-            raise MailDeliveryError(f"{self.describe()}: recipients refused: {sorted(refused)}")
+            raise self._error(exc) from None
+
+        def send(message: EmailMessage) -> None:
+            try:
+                refused = smtp.send_message(message)
+            except (OSError, smtplib.SMTPException) as exc:
+                raise self._error(exc) from None
+            if refused:
+                raise MailDeliveryError(f"{self.describe()}: recipients refused: {sorted(refused)}")
+
+        try:
+            yield send
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()  # the messages sent are sent; a failed goodbye changes nothing
+
+    def _error(self, exc: BaseException) -> MailDeliveryError:
+        return MailDeliveryError(f"{self.describe()}: {type(exc).__name__}: {exc}")
 
 
 def transport_from_settings(settings: Settings, outbox: str | Path | None = None) -> Transport:

@@ -7,12 +7,15 @@ row, which keeps the chain a line when several processes write, and ``verify`` c
 the chain's end against it, which catches events cut from the end. The database refuses
 UPDATE and DELETE on the events table (a trigger), so tampering takes a deliberate act.
 
-A step's events join the chain when its transaction commits, all at once: :func:`record`
-keeps them with the transaction, and just before the commit :func:`seal` locks the head,
-numbers and hashes them in the order they were recorded, inserts them and moves the head
-once. The head is held only for those statements and the commit itself, which is what
-lets many steps write in parallel and still leave one strict chain; a transaction that
-rolls back (or a savepoint that does) leaves no event.
+A step's events join the chain when its transaction commits, all at once and in the order
+they were recorded: :func:`record` keeps them with the transaction (a rollback, or a
+rolled-back savepoint, drops them) and :func:`seal` hands them over just before the commit.
+On PostgreSQL they are staged in ``audit_staging`` and a deferred trigger (migration 0004)
+chains them inside the COMMIT: it locks the head, numbers and hashes them exactly as
+:func:`event_hash` does, inserts them and moves the head once, so the head is held for no
+round trip to the client and many steps can commit in parallel and still leave one strict
+line. On SQLite, where a step holds the database's write lock from its first statement,
+:func:`seal` chains them in Python.
 
 Anyone able to rewrite the whole table and the head could recompute every hash; to guard
 against that, keep a head hash elsewhere (``notrain audit verify`` and every
@@ -33,7 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from notrain.errors import AuditChainBroken
-from notrain.registry.models import AuditEvent, AuditHead
+from notrain.registry.models import AuditEvent, AuditHead, AuditStaging
 
 GENESIS = "0" * 64
 _REORDER_WINDOW = 64  # how far away to look for the place a moved event came from
@@ -79,6 +82,26 @@ def _hash_of(event: AuditEvent, seq: int | None = None) -> str:
 _PENDING = "notrain.audit.pending"  # session.info key: {transaction: [events]}
 
 
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event recorded in a transaction that has not committed yet."""
+
+    at: datetime
+    actor: str
+    action: str
+    request_id: str | None
+    detail: str
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "request_id": self.request_id,
+            "detail": self.detail,
+        }
+
+
 def record(
     session: Session,
     *,
@@ -87,65 +110,42 @@ def record(
     action: str,
     request_id: str | None = None,
     **detail: Any,
-) -> AuditEvent:
-    """Add one event to the caller's transaction; it joins the chain when that commits.
-
-    The event's ``seq`` and ``hash`` are set at the commit (read them after it).
-    """
+) -> None:
+    """Add one event to the caller's transaction; it joins the chain when that commits."""
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is None:
         transaction = session.begin()
     # Times are kept to the microsecond, as both databases store them.
-    event = AuditEvent(
-        at=at.astimezone(UTC),
-        actor=actor,
-        action=action,
-        request_id=request_id,
-        detail=_canonical(detail),
-    )
-    pending: dict[SessionTransaction, list[AuditEvent]] = session.info.setdefault(_PENDING, {})
+    event = PendingEvent(at.astimezone(UTC), actor, action, request_id, _canonical(detail))
+    pending: dict[SessionTransaction, list[PendingEvent]] = session.info.setdefault(_PENDING, {})
     pending.setdefault(transaction, []).append(event)
-    return event
 
 
-def seal(session: Session, events: list[AuditEvent]) -> None:
-    """Append ``events`` to the chain in the caller's transaction, under the head's lock.
-
-    Everything else the transaction wrote is flushed first, so the lock is held only for
-    reading the head, inserting the events, moving the head, and the commit that follows.
-    """
-    session.flush()
+def seal(session: Session, events: list[PendingEvent]) -> None:
+    """Append ``events`` to the chain in the caller's transaction, as it is about to commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Chained by the deferred trigger of migration 0004, inside the COMMIT.
+        session.execute(insert(AuditStaging), [e.row() for e in events])
+        return
+    session.flush()  # everything else first; the head is the last thing written
     seq, prev = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one()
     rows: list[dict[str, Any]] = []
     for item in events:
         seq += 1
-        item.seq = seq
-        item.prev_hash = prev
-        item.hash = event_hash(
+        digest = event_hash(
             seq, item.at, item.actor, item.action, item.request_id, item.detail, prev
         )
-        prev = item.hash
-        rows.append(
-            {
-                "seq": seq,
-                "at": item.at,
-                "actor": item.actor,
-                "action": item.action,
-                "request_id": item.request_id,
-                "detail": item.detail,
-                "prev_hash": item.prev_hash,
-                "hash": item.hash,
-            }
-        )
+        rows.append({**item.row(), "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
     session.execute(insert(AuditEvent), rows)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
 
 
 @orm_event.listens_for(Session, "before_commit")
 def _seal_at_commit(session: Session) -> None:
-    pending: dict[SessionTransaction, list[AuditEvent]] | None = session.info.get(_PENDING)
+    pending: dict[SessionTransaction, list[PendingEvent]] | None = session.info.get(_PENDING)
     if not pending:
         return
     nested = session.get_nested_transaction()
@@ -164,7 +164,7 @@ def _seal_at_commit(session: Session) -> None:
 @orm_event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     """A transaction (or savepoint) that ended without committing leaves no event."""
-    pending: dict[SessionTransaction, list[AuditEvent]] | None = session.info.get(_PENDING)
+    pending: dict[SessionTransaction, list[PendingEvent]] | None = session.info.get(_PENDING)
     if pending:
         pending.pop(transaction, None)
 
@@ -273,6 +273,24 @@ def verify(session: Session) -> AuditReport:
                 f"(event {head.seq}, hash {head.hash[:12]}…)",
             )
     return report
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The chain's last ``seq`` and hash, as committed."""
+    seq, digest = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one()
+    return int(seq), str(digest)
+
+
+def last_event_hash(session: Session, action: str, detail: dict[str, Any]) -> str | None:
+    """The hash of the latest committed event with this action and detail."""
+    return session.scalars(
+        select(AuditEvent.hash)
+        .where(AuditEvent.action == action, AuditEvent.detail == _canonical(detail))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
 
 
 def known_hashes(session: Session, hashes: set[str]) -> set[str]:

@@ -23,6 +23,7 @@ class RegistryConfig:
     supervisory_authority: str = "the data protection authority of your country of residence"
     retry_seconds: int = 60
     due_soon_days: int = 7
+    mail_batch_size: int = 100
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryConfig:
@@ -33,11 +34,13 @@ class RegistryConfig:
                 max_attempts=settings.code_max_attempts,
                 resend_cooldown=timedelta(seconds=settings.code_resend_cooldown_seconds),
                 hourly_cap=settings.code_hourly_cap,
+                daily_cap=settings.code_daily_cap,
             ),
             mail_from=settings.mail_from,
             supervisory_authority=settings.supervisory_authority,
             retry_seconds=settings.mail_retry_seconds,
             due_soon_days=settings.due_soon_days,
+            mail_batch_size=settings.mail_batch_size,
         )
 
 

@@ -3,12 +3,16 @@
 One row per covered account of an accepted objection, erasure or consent (``subject_id``),
 and one row per accepted request of a person without an account, or a member's extra
 identifiers (``identifiers``, no ``subject_id``). ``effective_at`` is when the decision was
-taken. A consent counts only while no later withdrawal by the same account is accepted;
-withdrawals themselves are not rows. Objections and erasures never lapse.
+taken. A consent counts only while no later withdrawal by the same account is accepted; an
+objection likewise, per account, until a withdrawal of the objection covering that account
+is accepted after it, and its identifiers until one is made from the same verified address.
+Withdrawals themselves are not rows, a withdrawal with nothing before it to withdraw
+changes nothing, and an objection made again after a withdrawal counts again. Erasures
+never lapse.
 
-Given the accounts, an objection also covers accounts linked to the verified address
-after it was accepted, so it never needs repeating. Exporting applies what it exported:
-accepted requests become *applied*, audited with the snapshot's hash.
+Given the accounts, an objection (and a withdrawal) also covers accounts linked to the
+verified address after it was accepted, so it never needs repeating. Exporting applies
+what it exported: accepted requests become *applied*, audited with the snapshot's hash.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select
@@ -84,9 +89,11 @@ def _non_member_identifiers(request: Request) -> tuple[str, ...]:
 def snapshot_rows(
     requests: Iterable[Request], accounts: AccountDirectory | None
 ) -> list[SnapshotRow]:
-    rows: list[SnapshotRow] = []
+    """The snapshot's rows for the decided ``requests``, taken in the order of decision."""
+    erasures: list[SnapshotRow] = []
+    objections: list[tuple[SnapshotRow, str]] = []  # with the objection's verified address
     consent: dict[int, tuple[datetime, str, Request]] = {}  # latest consent or withdrawal
-    for request in requests:
+    for request in sorted(requests, key=_decision_order):
         assert request.decided_at is not None
         kind = RequestKind(request.kind)
         subjects = _subjects(request, accounts)
@@ -96,17 +103,46 @@ def snapshot_rows(
                 if latest is None or (request.decided_at, request.id) > latest[:2]:
                     consent[subject] = (request.decided_at, request.id, request)
             continue
+        if kind is RequestKind.OBJECTION_WITHDRAWAL:
+            objections = [
+                (row, email)
+                for row, email in objections
+                if not _withdrawn(row, email, set(subjects), request.email)
+            ]
+            continue
         decision = DecisionKind.OBJECTION if kind is RequestKind.OBJECTION else DecisionKind.ERASURE
-        for subject in subjects:
-            rows.append(SnapshotRow(subject, (), decision.value, request.decided_at, request.id))
+        at = request.decided_at
+        made = [SnapshotRow(s, (), decision.value, at, request.id) for s in subjects]
         extra = _non_member_identifiers(request)
         if extra:
-            rows.append(SnapshotRow(None, extra, decision.value, request.decided_at, request.id))
+            made.append(SnapshotRow(None, extra, decision.value, at, request.id))
+        if kind is RequestKind.OBJECTION:
+            objections += [(row, request.email) for row in made]
+        else:
+            erasures += made
+    rows = erasures + [row for row, _ in objections]
     for subject, (at, request_id, request) in consent.items():
         if request.kind == RequestKind.CONSENT:
             rows.append(SnapshotRow(subject, (), DecisionKind.CONSENT.value, at, request_id))
     rows.sort(key=lambda r: (r.effective_at, r.request_id, r.subject_id is None, r.subject_id or 0))
     return rows
+
+
+def _decision_order(request: Request) -> tuple[datetime, str]:
+    assert request.decided_at is not None
+    return request.decided_at, request.id
+
+
+def _withdrawn(row: SnapshotRow, email: str, subjects: set[int], withdrawing_email: str) -> bool:
+    """Whether a withdrawal covering ``subjects``, from ``withdrawing_email``, ends ``row``.
+
+    An account's row ends when the withdrawal covers that account (as a consent's does);
+    identifiers, which name no account, when the withdrawal comes from the address that
+    objected.
+    """
+    if row.subject_id is not None:
+        return row.subject_id in subjects
+    return email == withdrawing_email
 
 
 def snapshot_table(rows: list[SnapshotRow]) -> pa.Table:
@@ -147,9 +183,12 @@ def export_snapshot(
                     snapshot_sha256=info.sha256,
                 )  # fmt: skip
                 applied.append(request.id)
-        event = audit.record(
-            session, at=now, actor=actor, action="exported",
-            path=str(out), sha256=info.sha256, rows=len(rows), applied=len(applied),
-        )  # fmt: skip
-    # The event joins the chain at the commit, as its last link: the head it printed.
-    return ExportResult(snapshot=info, rows=len(rows), applied=applied, audit_head=event.hash)
+        detail: dict[str, Any] = {"path": str(out), "sha256": info.sha256, "rows": len(rows),
+                  "applied": len(applied)}  # fmt: skip
+        audit.record(session, at=now, actor=actor, action="exported", **detail)
+    # The event joined the chain at the commit, as the last link of this step: its hash is
+    # the head to keep.
+    with step(session):
+        head = audit.last_event_hash(session, "exported", detail)
+    assert head is not None
+    return ExportResult(snapshot=info, rows=len(rows), applied=applied, audit_head=head)

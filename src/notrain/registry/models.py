@@ -183,6 +183,22 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditStaging(Base):
+    """Events of a transaction waiting for its commit to chain them (PostgreSQL; migration
+    0004's trigger empties it as it appends them to ``audit_events``)."""
+
+    __tablename__ = "audit_staging"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
+    detail: Mapped[str] = mapped_column(Text)
+
+
 class AuditHead(Base):
     """The last event of the chain (one row): appends lock it, verify compares against it."""
 

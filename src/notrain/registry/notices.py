@@ -1,19 +1,21 @@
 """What the registry tells requesters, and how a queued message becomes an e-mail.
 
 Messages are rendered when they are sent, from the request as it then is. A verification
-message makes its code at that moment (see :mod:`notrain.mail.queue`). No message says
-whether an address belongs to an account before the address is verified.
+message makes its code at that moment (see :mod:`notrain.mail.queue`), and its hash is kept
+once the message is out. No message says whether an address belongs to an account before
+the address is verified.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from email.message import EmailMessage
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notrain.mail.message import compose
-from notrain.mail.queue import Renderer, params_of
+from notrain.mail.queue import Rendered, Renderer, params_of
 from notrain.registry import audit, verification
 from notrain.registry.config import RegistryConfig
 from notrain.registry.models import QueuedMail, Request
@@ -30,6 +32,7 @@ _ASKED = {
     RequestKind.OBJECTION: "object to the use of your content for training AI models",
     RequestKind.CONSENT: "consent to the use of your content for training AI models",
     RequestKind.CONSENT_WITHDRAWAL: "withdraw your consent to AI training",
+    RequestKind.OBJECTION_WITHDRAWAL: "withdraw your objection to AI training",
     RequestKind.ACCESS: "know what of yours went into which training dataset",
     RequestKind.ERASURE: "have your data erased",
 }
@@ -47,6 +50,11 @@ _ACCEPTED = {
         "Your consent is withdrawn for {scope}. No training dataset made from now on uses "
         "your content on the basis of consent."
     ),
+    RequestKind.OBJECTION_WITHDRAWAL: (
+        "Your objection is withdrawn for {scope}. Training datasets made from now on may use "
+        "your content again, as far as the platform's rules allow; datasets made before "
+        "stay as they were. You can object again at any time, and it counts again at once."
+    ),
     RequestKind.ACCESS: (
         "Your access request is accepted; the answer follows in a separate message."
     ),
@@ -60,6 +68,15 @@ _SIGNATURE = "\n\n-- \nThe privacy team. Reply to this message if anything is un
 
 
 def _scope(request: Request) -> str:
+    if request.kind == RequestKind.OBJECTION_WITHDRAWAL:
+        # A withdrawal names nobody itself: it ends the objections of the same accounts and
+        # those made from the same address.
+        made = "the names, e-mail addresses and handles that objections from this address gave"
+        if request.member:
+            return f"every account linked to this e-mail address, and {made}"
+        if request.subjects:
+            return f"the account you named, and {made}"
+        return made
     if request.member:
         return "every account linked to this e-mail address"
     if request.subjects:
@@ -72,10 +89,13 @@ def _due(moment: datetime) -> str:
 
 
 def _text(
-    session: Session, config: RegistryConfig, row: QueuedMail, now: datetime
-) -> tuple[str, str]:
+    config: RegistryConfig,
+    row: QueuedMail,
+    request: Request | None,
+    codes: verification.CodeIssuer,
+) -> tuple[str, str, Callable[[Session], None] | None]:
+    """Subject, body, and what to write once the message is sent."""
     params = params_of(row)
-    request = session.get(Request, row.request_id) if row.request_id else None
     if request is None:
         raise LookupError(f"queued mail {row.id}: request {row.request_id} not found")
     kind = RequestKind(request.kind)
@@ -85,9 +105,10 @@ def _text(
         return (
             "Your request is already confirmed",
             f"Your request to {_ASKED[kind]} ({ref}) is already confirmed; no code is needed.",
+            None,
         )
     if row.template == VERIFICATION:
-        code = verification.issue(session, config.secret_key, config.codes, request, now)
+        code, store = codes.issue(request)
         minutes = int(config.codes.ttl.total_seconds() // 60)
         return (
             "Your verification code",
@@ -95,7 +116,20 @@ def _text(
             f"Your code is:  {code}\n\n"
             f"It is valid for {minutes} minutes. If you did not ask, ignore this message: "
             "nothing happens without the code.",
+            store,
         )
+    subject, body = _notice(config, row, request, kind, params)
+    return subject, body, None
+
+
+def _notice(
+    config: RegistryConfig,
+    row: QueuedMail,
+    request: Request,
+    kind: RequestKind,
+    params: dict[str, object],
+) -> tuple[str, str]:
+    ref = f"request {request.id}"
     if row.template == REVIEW:
         return (
             f"We received your request ({request.id})",
@@ -128,18 +162,47 @@ def _text(
     raise LookupError(f"queued mail {row.id}: unknown template {row.template!r}")
 
 
+def _requests(session: Session, rows: Sequence[QueuedMail]) -> dict[str, Request]:
+    """The batch's requests; those getting a code are locked (in id order, so two
+    deliveries never wait on each other in a circle) until the batch is committed."""
+    coded = sorted({r.request_id for r in rows if r.request_id and r.template == VERIFICATION})
+    others = sorted({r.request_id for r in rows if r.request_id} - set(coded))
+    found: dict[str, Request] = {}
+    if coded:
+        stmt = select(Request).where(Request.id.in_(coded)).order_by(Request.id)
+        found.update((r.id, r) for r in session.scalars(stmt.with_for_update()))
+    if others:
+        found.update(
+            (r.id, r) for r in session.scalars(select(Request).where(Request.id.in_(others)))
+        )
+    return found
+
+
 def renderer(config: RegistryConfig) -> Renderer:
     """The queue's renderer for this registry's messages."""
 
-    def render(session: Session, row: QueuedMail, now: datetime) -> EmailMessage:
-        subject, body = _text(session, config, row, now)
-        return compose(
-            sender=config.mail_from,
-            to=row.to_address,
-            subject=subject,
-            body=body + _SIGNATURE,
-            at=now,
+    def render(session: Session, rows: Sequence[QueuedMail], now: datetime) -> list[Rendered]:
+        requests = _requests(session, rows)
+        codes = verification.CodeIssuer(
+            session,
+            config.secret_key,
+            config.codes,
+            (r.request_id for r in rows if r.request_id and r.template == VERIFICATION),
+            now,
         )
+        out: list[Rendered] = []
+        for row in rows:
+            request = requests.get(row.request_id) if row.request_id else None
+            subject, body, on_sent = _text(config, row, request, codes)
+            message = compose(
+                sender=config.mail_from,
+                to=row.to_address,
+                subject=subject,
+                body=body + _SIGNATURE,
+                at=now,
+            )
+            out.append(Rendered(message, on_sent))
+        return out
 
     return render
 

@@ -160,6 +160,7 @@ class Registry:
             self.now(),
             retry_seconds=self.config.retry_seconds,
             limit=limit,
+            batch_size=self.config.mail_batch_size,
             on_sent=notices.audit_sent,
             on_failed=notices.audit_failed,
         )

@@ -8,7 +8,6 @@ and its hash is computed and recorded in the dataset manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from notrain.contracts import SNAPSHOT
+from notrain.corpus.storage import LOCAL, Storage, read_text
 from notrain.errors import InputError, SnapshotIntegrityError
 
 SIDECAR_SUFFIX = ".json"
@@ -29,16 +29,12 @@ def sidecar_path(path: Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return LOCAL.sha256(str(path))
 
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    path: Path
+    path: Path | str
     sha256: str
     taken_at: datetime | None
     had_sidecar: bool
@@ -61,16 +57,24 @@ def write_snapshot(table: pa.Table, path: Path, taken_at: datetime | None = None
     return SnapshotInfo(path=path, sha256=sha, taken_at=taken_at, had_sidecar=True)
 
 
-def verify_snapshot(path: Path) -> SnapshotInfo:
-    """Check ``path`` against its sidecar, if it has one; return its hash either way."""
-    if not path.is_file():
+def verify_snapshot(path: Path | str, storage: Storage = LOCAL) -> SnapshotInfo:
+    """Check ``path`` against its sidecar, if it has one; return its hash either way.
+
+    ``storage`` is where the file lives: the local disk, or (a URI given to the Spark
+    engine) a Hadoop file system.
+    """
+    name = str(path)
+    if not storage.is_file(name):
         raise InputError(path, "registry snapshot not found (expected a Parquet file)")
-    sha = file_sha256(path)
-    side = sidecar_path(path)
-    if not side.exists():
+    try:
+        sha = storage.sha256(name)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    side = name + SIDECAR_SUFFIX
+    if not storage.exists(side):
         return SnapshotInfo(path=path, sha256=sha, taken_at=None, had_sidecar=False)
     try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
+        meta = json.loads(read_text(storage, side))
         recorded = str(meta["sha256"])
         taken_raw = meta.get("taken_at")
         taken_at = datetime.fromisoformat(taken_raw) if taken_raw else None
@@ -78,7 +82,7 @@ def verify_snapshot(path: Path) -> SnapshotInfo:
         raise InputError(side, f"unreadable snapshot sidecar ({exc})") from None
     if recorded != sha:
         raise SnapshotIntegrityError(
-            f"{path}: sha256 {sha} does not match {recorded} recorded in {side.name}; "
+            f"{path}: sha256 {sha} does not match {recorded} recorded in {storage.name(side)}; "
             "the snapshot was changed after it was taken"
         )
     return SnapshotInfo(path=path, sha256=sha, taken_at=taken_at, had_sidecar=True)

@@ -9,10 +9,11 @@
                 needs_review ───┘ (or ──► accepted)
 
 A request is *submitted* by a person, *verified* when the e-mail code is right, then
-*accepted* at once (a verified member's objection or consent withdrawal) or put to a
-person (*needs_review*), who accepts or *rejects* it with a reason. An accepted decision is
-*applied* when it is in effect: written into a registry snapshot, or (access) answered.
-Every transition goes through :func:`transition`, which records it in the audit trail.
+*accepted* at once (a verified member's objection or withdrawal of one, or withdrawal of
+consent) or put to a person (*needs_review*), who accepts or *rejects* it with a reason. An
+accepted decision is *applied* when it is in effect: written into a registry snapshot, or
+(access) answered. Every transition goes through :func:`transition`, which records it in
+the audit trail.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class RequestKind(StrEnum):
     OBJECTION = "objection"  # GDPR Art. 21, to AI training
     CONSENT = "consent"  # Art. 7, for opt-in jurisdictions
     CONSENT_WITHDRAWAL = "consent_withdrawal"  # Art. 7(3)
+    OBJECTION_WITHDRAWAL = "objection_withdrawal"  # the person allows use again
     ACCESS = "access"  # Art. 15: what of mine went into which dataset
     ERASURE = "erasure"  # Art. 17
 
@@ -65,10 +67,18 @@ SNAPSHOT_KINDS = (
     RequestKind.ERASURE,
     RequestKind.CONSENT,
     RequestKind.CONSENT_WITHDRAWAL,
+    RequestKind.OBJECTION_WITHDRAWAL,
 )
-# Verified members' requests of these kinds are accepted without review: both only ever
-# narrow what may be used, so accepting them can harm nobody.
-AUTO_ACCEPTED_KINDS = (RequestKind.OBJECTION, RequestKind.CONSENT_WITHDRAWAL)
+# Verified members' requests of these kinds are accepted without review. An objection and
+# a withdrawal of consent only ever narrow what may be used. A withdrawal of an objection
+# widens it, but only for the accounts of the address the person has just proved is theirs
+# (a handle of another address, or identifiers, still go to review): the person's own
+# choice about their own content, which an officer could not refuse.
+AUTO_ACCEPTED_KINDS = (
+    RequestKind.OBJECTION,
+    RequestKind.CONSENT_WITHDRAWAL,
+    RequestKind.OBJECTION_WITHDRAWAL,
+)
 
 
 def can_transition(current: RequestState | str, to: RequestState) -> bool:

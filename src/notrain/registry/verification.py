@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notrain.errors import (
@@ -30,6 +32,7 @@ from notrain.registry.models import QueuedMail, Request, VerificationCode
 
 CODE_TEMPLATE = "verification_code"
 _HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class CodePolicy:
     max_attempts: int = 5
     resend_cooldown: timedelta = timedelta(seconds=60)
     hourly_cap: int = 5
+    daily_cap: int = 10
 
 
 def new_code() -> str:
@@ -48,58 +52,95 @@ def code_hash(key: bytes, request_id: str, code: str) -> str:
     return hmac.new(key, f"{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue(session: Session, key: bytes, policy: CodePolicy, request: Request, now: datetime) -> str:
-    """Make a new code for ``request`` (superseding any earlier one); return it in clear.
+class CodeIssuer:
+    """Codes for one batch of messages: made as each is rendered, kept once it is sent.
 
-    The clear code goes into the message being sent and nowhere else.
+    The clear code goes into the message being sent and nowhere else. Its keyed hash is
+    added, and the request's earlier codes superseded, by the ``store`` callback the queue
+    calls after the message went out; a message that fails leaves the earlier code valid.
+    The requests must be locked by the caller, so no other step changes their codes
+    meanwhile (and a verification waits until the batch is committed).
     """
-    session.execute(
-        update(VerificationCode)
-        .where(
-            VerificationCode.request_id == request.id,
-            VerificationCode.used_at.is_(None),
-            VerificationCode.superseded_at.is_(None),
-        )
-        .values(superseded_at=now)
-    )
-    code = new_code()
-    session.add(
-        VerificationCode(
+
+    def __init__(
+        self,
+        session: Session,
+        key: bytes,
+        policy: CodePolicy,
+        request_ids: Iterable[str],
+        now: datetime,
+    ) -> None:
+        self._key = key
+        self._policy = policy
+        self._now = now
+        self._active: dict[str, list[VerificationCode]] = defaultdict(list)
+        ids = sorted(set(request_ids))
+        if ids:
+            for row in session.scalars(
+                select(VerificationCode).where(
+                    VerificationCode.request_id.in_(ids),
+                    VerificationCode.used_at.is_(None),
+                    VerificationCode.superseded_at.is_(None),
+                )
+            ):
+                self._active[row.request_id].append(row)
+
+    def issue(self, request: Request) -> tuple[str, Callable[[Session], None]]:
+        """A new code for ``request`` in clear, and what stores it once it is sent."""
+        code = new_code()
+        row = VerificationCode(
             request_id=request.id,
             email=request.email,
-            code_hash=code_hash(key, request.id, code),
-            created_at=now,
-            expires_at=now + policy.ttl,
+            code_hash=code_hash(self._key, request.id, code),
+            created_at=self._now,
+            expires_at=self._now + self._policy.ttl,
             attempts=0,
         )
-    )
-    session.flush()
-    return code
+
+        def store(session: Session) -> None:
+            for earlier in self._active[request.id]:
+                earlier.superseded_at = self._now
+            self._active[request.id] = [row]
+            session.add(row)
+
+        return code, store
 
 
 def check_rate(session: Session, policy: CodePolicy, email: str, now: datetime) -> None:
-    """Refuse another code to ``email`` if one went out too recently or too often this hour."""
-    since = now - _HOUR
+    """Refuse another code to ``email`` if one went out too recently, or too many went out
+    this hour or these 24 hours (which bounds code guessing at one address: see
+    RELIABILITY.md)."""
+    hour_ago, day_ago = now - _HOUR, now - _DAY
+    in_hour = QueuedMail.created_at > hour_ago
     rows = session.execute(
         select(
-            func.count(), func.min(QueuedMail.created_at), func.max(QueuedMail.created_at)
+            func.count().filter(in_hour),
+            func.min(QueuedMail.created_at).filter(in_hour),
+            func.max(QueuedMail.created_at),
+            func.count(),
+            func.min(QueuedMail.created_at),
         ).where(
             QueuedMail.to_address == email,
             QueuedMail.template == CODE_TEMPLATE,
-            QueuedMail.created_at > since,
+            QueuedMail.created_at > day_ago,
         )
     ).one()
-    count, oldest, latest = int(rows[0]), rows[1], rows[2]
+    hourly, oldest_hour, latest, daily, oldest_day = (
+        int(rows[0]), rows[1], rows[2], int(rows[3]), rows[4]
+    )  # fmt: skip
     if latest is not None and latest + policy.resend_cooldown > now:
         wait = _seconds(latest + policy.resend_cooldown - now)
         raise RateLimited(f"a code was sent moments ago; ask again in {wait} s", retry_after=wait)
-    if count >= policy.hourly_cap and oldest is not None:
-        wait = _seconds(oldest + _HOUR - now)
-        raise RateLimited(
-            f"{policy.hourly_cap} codes were sent to this address within the hour; "
-            f"ask again in {wait} s",
-            retry_after=wait,
-        )
+    for sent, oldest, cap, window, span in (
+        (daily, oldest_day, policy.daily_cap, _DAY, "24 hours"),
+        (hourly, oldest_hour, policy.hourly_cap, _HOUR, "the hour"),
+    ):
+        if sent >= cap and oldest is not None:
+            wait = _seconds(oldest + window - now)
+            raise RateLimited(
+                f"{cap} codes were sent to this address within {span}; ask again in {wait} s",
+                retry_after=wait,
+            )
 
 
 def _seconds(delta: timedelta) -> int:
