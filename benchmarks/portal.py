@@ -179,6 +179,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--db", help="a PostgreSQL URL (default: a throwaway cluster)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="notrain-portal-bench-"))
@@ -198,7 +199,7 @@ def main() -> None:
     }
     load_before = loadavg()
     try:
-        with running_portal(env, work) as base:
+        with running_portal(env, work, ("--workers", str(args.workers))) as base:
             stats, elapsed = asyncio.run(load(base, work / "outbox", args.clients, args.seconds))
         missing, unverified = lost(db, stats)
     finally:
@@ -209,6 +210,7 @@ def main() -> None:
     figures = {
         "seconds": round(elapsed, 1),
         "clients": args.clients,
+        "workers": args.workers,
         "http_requests_per_s": round(requests / elapsed, 1),
         "acknowledged": len(stats.acknowledged),
         "verified": len(stats.verified),

@@ -24,13 +24,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_portal(env: dict[str, str], folder: Path) -> Iterator[str]:
+def running_portal(
+    env: dict[str, str], folder: Path, extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
     """Start the server, wait until /healthz answers, yield its base URL, stop it."""
     port = free_port()
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "notrain.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "warning", *extra_args],
         env={**os.environ, **env}, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

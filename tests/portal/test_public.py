@@ -120,7 +120,8 @@ def test_resend_sends_a_new_code_within_the_registrys_limits(client: Site) -> No
 
 
 def test_every_request_kind_has_a_form(client: Site) -> None:
-    for kind in ("objection", "access", "erasure", "consent_withdrawal", "consent"):
+    for kind in ("objection", "access", "erasure", "consent_withdrawal", "consent",
+                 "objection_withdrawal"):  # fmt: skip
         page = client.client.get(f"/request/{kind}")
         assert page.status_code == 200
         labels = re.findall(r'<label for="([a-z-]+)"', page.text)

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from notrain.registry.models import EMAIL_MAX, HANDLE_MAX, NOTE_MAX
 from notrain.registry.states import RequestKind
 
-KindName = Literal["objection", "consent", "consent_withdrawal", "access", "erasure"]
+KindName = Literal[
+    "objection", "objection_withdrawal", "consent", "consent_withdrawal", "access", "erasure"
+]
 assert set(KindName.__args__) == {k.value for k in RequestKind}  # type: ignore[attr-defined]
 MAX_LIST = 20
 MAX_BATCH = 1000

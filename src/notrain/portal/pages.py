@@ -203,6 +203,9 @@ class FormPage(BaseModel):
 
 
 _FIELDS = ["email", "country", "handle", "names", "emails", "handles", "note"]
+# A withdrawal names nobody: it ends the objections of the address's (or the handle's)
+# accounts and those made from the address, so it asks for no identifiers.
+_KIND_FIELDS = {"objection_withdrawal": ["email", "country", "handle", "note"]}
 
 
 def _form_page(
@@ -220,7 +223,7 @@ def _form_page(
     return render(
         request,
         "request_form.html",
-        FormPage(kind=kind, fields=_FIELDS),
+        FormPage(kind=kind, fields=_KIND_FIELDS.get(kind, _FIELDS)),
         status=status,
         headers=retry_headers(error),
         context={

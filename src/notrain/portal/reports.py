@@ -23,7 +23,8 @@ from notrain.registry.views import RequestView
 
 KINDS = [k.value for k in RequestKind]
 # Okabe-Ito: told apart with the common colour-vision deficiencies.
-COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"]
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
+assert len(COLOURS) >= len(KINDS), "one colour per request kind"
 MAX_MONTHS = 24
 MAX_COUNTRIES = 15
 LEGEND_WIDTH = 300  # room for the longest kind's name in either language

@@ -35,6 +35,7 @@ REGIME_LABELS = {
 }
 REQUEST_KIND_LABELS = {
     "objection": N_("Objection to AI training"),
+    "objection_withdrawal": N_("Withdrawal of an objection"),
     "consent": N_("Consent to AI training"),
     "consent_withdrawal": N_("Withdrawal of consent"),
     "access": N_("Access: what of mine is in which dataset"),
