@@ -2,12 +2,14 @@
 that can go away and come back on the same port.
 
 The cluster is made by ``scripts/postgres.sh start DIR`` (as the ``postgres`` user when run
-as root) and stopped with ``pg_ctl stop -m fast`` and started again with the same data
-directory, port and options, as a restart in production would.
+as root), stopped with ``pg_ctl stop -m immediate`` (every server process quits at once,
+without a checkpoint, as in a crash or a power cut; the next start replays the WAL) and
+started again with the same data directory, port and options.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from tests.mail.smtp_server import Inbox
 
@@ -56,8 +59,8 @@ class PostgresCluster:
         return self.url
 
     def stop_server(self) -> None:
-        """``pg_ctl stop -m fast``: open sessions are cut, the server shuts down cleanly."""
-        self._pg_ctl("-D", str(self.dir / "data"), "-m", "fast", "-w", "-t", "60", "stop")
+        """``pg_ctl stop -m immediate``: a crash; transactions in flight are lost."""
+        self._pg_ctl("-D", str(self.dir / "data"), "-m", "immediate", "-w", "-t", "60", "stop")
 
     def start_server(self) -> None:
         options = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -F -c max_connections=200"
@@ -81,24 +84,59 @@ class PostgresCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class _Controller(Controller):
+    """Remembers its sessions: aiosmtpd's ``stop`` leaves a connected client's socket open
+    (it warns when collected, an error under pytest), and a server going away drops it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: list[SMTP] = []
+
+    def factory(self) -> SMTP:
+        session: SMTP = super().factory()  # type: ignore[no-untyped-call]
+        self.sessions.append(session)
+        return session
+
+    async def hang_up(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        # A connection accepted as the server closed gets its session's transport a moment
+        # later: hang up until two checks in a row find none left open.
+        quiet = 0
+        while quiet < 2:
+            await asyncio.sleep(0.05)  # connection_made and connection_lost run meanwhile
+            still_open = [
+                s.transport
+                for s in self.sessions
+                if s.transport is not None and not s.transport.is_closing()
+            ]
+            for transport in still_open:
+                transport.abort()  # at once, unsent replies dropped: the server is gone
+            quiet = 0 if still_open else quiet + 1
+        await asyncio.sleep(0.1)  # the closed sockets are released
+
+
 class SmtpSwitch:
     """A real SMTP server (aiosmtpd) on one loopback port, stopped and started at will;
-    every message it accepts, across restarts, lands in one :class:`Inbox`."""
+    every message it accepts, across restarts, lands in one :class:`Inbox`. Stopping it
+    hangs up on a connected client, as a mail server going away does."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.inbox = Inbox()
-        self._controller: Controller | None = None
+        self._controller: _Controller | None = None
 
     def start(self) -> None:
         if self._controller is None:
-            controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+            controller = _Controller(self.inbox, hostname="127.0.0.1", port=self.port)
             controller.start()
             self._controller = controller
 
     def stop(self) -> None:
         if self._controller is not None:
-            self._controller.stop()
+            controller = self._controller
+            asyncio.run_coroutine_threadsafe(controller.hang_up(), controller.loop).result(30)
+            controller.stop()
             self._controller = None
 
     def __enter__(self) -> SmtpSwitch:

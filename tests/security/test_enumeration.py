@@ -2,7 +2,7 @@
 and the portal does the same work for both until the address is verified.
 
 Time is not measured here (a timing assertion would flake on a shared machine; the
-benchmark ``benchmarks/reliability.py`` prints both distributions). Instead the tests show
+benchmark ``benchmarks/enumeration.py`` prints both distributions). Instead the tests show
 why the times cannot differ: the same SQL statements run in the same order, the same
 number of audit events and mails are written, and the platform's accounts are not even
 looked at before the code is entered. Officer sign-in likewise runs one argon2 check

@@ -123,8 +123,9 @@ _csrf = st.sampled_from(["ours", "ours", "ours", "none", "wrong"])
 
 @FUZZ
 @given(
-    target=st.sampled_from(["objection", "access", "erasure", "consent", "consent_withdrawal",
-                            "unknown", "code", "code-unknown", "resend", "login"]),
+    target=st.sampled_from(["objection", "access", "erasure", "consent",
+                            "consent_withdrawal", "objection_withdrawal", "unknown", "code",
+                            "code-unknown", "resend", "login"]),
     fields=_fields, csrf=_csrf, multipart=st.booleans(),
 )  # fmt: skip
 @example(target="login", fields={"username": b"ol\x00ga", "password": b"x" * 12},
