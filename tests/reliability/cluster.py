@@ -111,7 +111,11 @@ class _Controller(Controller):
                 if s.transport is not None and not s.transport.is_closing()
             ]
             for transport in still_open:
-                transport.abort()  # at once, unsent replies dropped: the server is gone
+                # At once, unsent replies dropped: the server is gone.
+                if isinstance(transport, asyncio.Transport):
+                    transport.abort()
+                else:
+                    transport.close()
             quiet = 0 if still_open else quiet + 1
         await asyncio.sleep(0.1)  # the closed sockets are released
 
