@@ -148,3 +148,28 @@ def test_recall_refuses_an_earlier_as_of_and_a_tampered_parent(tmp_path: Path) -
         )
     assert not (tmp_path / "x").exists()
     assert not (tmp_path / "y").exists()
+
+
+def test_recall_of_everyone_leaves_no_shard_and_an_empty_lineage(tmp_path: Path) -> None:
+    w, ids = platform()
+    w.build(tmp_path, chunk_rows=4)
+    rows_ = [*w.snapshot] + [
+        {"subject_id": person, "identifiers": [], "kind": "erasure",
+         "effective_at": utc("2026-07-01"), "request_id": f"req-{name}"}
+        for name, person in ids.items()
+    ]  # fmt: skip
+    snapshot = tmp_path / "everyone.parquet"
+    write_snapshot(pa.Table.from_pylist(rows_, schema=SNAPSHOT), snapshot)
+    out = tmp_path / "recalled"
+    recall_dataset(RecallRequest(tmp_path / "dataset", str(snapshot), out, as_of=LATER))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["shards"] == []
+    assert manifest["counts"]["kept"] == 0
+    assert not list(out.glob("part-*.parquet"))
+    lineage = pq.read_table(out / "lineage.parquet")
+    assert lineage.num_rows == 0
+    assert lineage.column_names == ["content_id", "author_id", "mentions", "tags"]
+    exclusions = pq.read_table(out / "exclusions.parquet").to_pydict()
+    assert len(exclusions["content_id"]) == manifest["counts"]["input"]
+    assert set(exclusions["content_id"]) == {r["content_id"] for r in w.content}
+    assert verify(out) == []

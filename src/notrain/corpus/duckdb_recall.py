@@ -4,11 +4,12 @@ Only what a later objection, erasure or consent withdrawal can change is looked 
 kept rows of each shard are re-scored (no text is read for that), and a shard is rewritten
 only if a row leaves it, one of its rows names a newly protected person, or a newly listed
 non-member identifier occurs in its text. Every other shard is carried over byte for byte.
+Only the rows that leave or change are materialised; a rewritten shard is the parent's,
+filtered, with the changed rows put back, by one COPY.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -16,10 +17,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from notrain.contracts import CONTENT, DATASET, LINEAGE
-from notrain.corpus import redaction
 from notrain.corpus.dataset import LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
@@ -48,15 +47,20 @@ def recall_shards(
     engine: DuckDBEngine,
     plan: BuildPlan,
     parent: Path,
-    shards: list[str],
+    shards: list[tuple[str, int]],
     accounts: InputSet,
     snapshot: InputSet,
     staging: Path,
 ) -> RecallOutput:
+    """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards
+    and lineage into ``staging``.
+
+    Per shard, only what leaves or changes is materialised (a few rows); the shard itself
+    is read twice, once for scoring (no text) and once by the filtered copy that writes it.
+    """
     con = engine._connect()
     output = RecallOutput()
     d = DUCKDB
-    lineage = pq.ParquetWriter(staging / LINEAGE_FILE, LINEAGE, compression="zstd")
     try:
         engine._load_accounts(con, accounts)
         engine._load_snapshot(con, snapshot)
@@ -66,78 +70,101 @@ def recall_shards(
             ("blocked", plan.blocked_sql(d)),
         ):
             con.execute(f"CREATE TABLE {name} AS {sql}")
-        columns = ", ".join(f'"{c}"' for c in DATASET.names)
-        for shard in shards:
+        for shard, rows in shards:
             source = parent / shard
-            label = str(source)
-            # A view over the file: scoring reads only the columns it needs (no text), and
-            # the text is decoded once, by the pass that writes the new shard.
-            con.execute(
-                f"CREATE OR REPLACE VIEW shard AS SELECT * FROM read_parquet({_quote(source)})"
-            )
-            engine._register_relation(con, label, "shard", CONTENT, "content", textual_ok=False)
-            con.execute(
-                "CREATE OR REPLACE VIEW content_hashed AS SELECT c.*, h.source_sha256 "
-                "FROM content c JOIN (SELECT content_id AS hashed_id, source_sha256 "
-                "FROM shard) h ON c.content_id = h.hashed_id"
-            )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d)}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE reasons AS {plan.reasons_sql(d)}")
-            removed = con.execute(
-                "SELECT content_id, reason, author_country, kind FROM reasons "
-                "WHERE reason IS NOT NULL ORDER BY content_id"
-            ).fetchall()
-            output.removed.extend((int(r[0]), str(r[1]), r[2], str(r[3])) for r in removed)
-            total = int(con.execute("SELECT count(*) FROM reasons").fetchall()[0][0])
-            # Rows whose text or lists change: they name a newly protected person, or hold a
-            # newly listed identifier. Only they are redacted again; the rest are copied.
-            newly_named = " OR ".join(
-                f"{d.replace_all('text', d.string(p), redaction.IDENTIFIER_REPLACEMENT)} <> text"
-                for p in plan.identifier_patterns
-            )
-            touched = "SELECT content_id FROM third_party"
-            if newly_named:
-                touched += (
-                    f" UNION SELECT content_id FROM content "
-                    f"WHERE text IS NOT NULL AND ({newly_named})"
-                )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE touched AS {touched}")
-            hits = int(con.execute("SELECT count(*) FROM touched").fetchall()[0][0])
-            kept = total - len(removed)
+            removed, changed = _score(con, engine, plan, source)
+            output.removed.extend(removed)
+            kept = rows - len(removed)
             if not kept:
                 continue
             target = staging / shard
-            query = ""
-            if removed or hits:
-                con.execute(
-                    "CREATE OR REPLACE VIEW content_hits AS SELECT * FROM content_hashed "
-                    "WHERE content_id IN (SELECT content_id FROM touched)"
-                )
-                changed_rows = plan.kept_sql(d, source_hash_given=True).replace(
-                    "FROM content c", "FROM content_hits c", 1
-                )
-                query = (
-                    f"SELECT {columns} FROM shard WHERE content_id NOT IN "
-                    "(SELECT content_id FROM reasons WHERE reason IS NOT NULL) "
-                    "AND content_id NOT IN (SELECT content_id FROM touched) "
-                    f"UNION ALL SELECT * FROM ({changed_rows})"
-                )
-            if query:
-                con.execute(
-                    f"COPY ({query} ORDER BY content_id) TO {_quote(target)} "
-                    "(FORMAT parquet, COMPRESSION zstd)"
-                )
+            if removed or changed:
+                _rewrite(con, source, target, changed)
                 output.rewritten.append(shard)
             else:
                 _carry(source, target)
             output.shards.append((shard, kept))
-            table = pq.read_table(target, columns=LINEAGE.names)
-            lineage.write_table(table.cast(LINEAGE))
-        lineage.close()
+        # The lineage of the new version: the kept rows' ids and the people they name, read
+        # back from the shards just written, in shard order.
+        written = ", ".join(_quote(staging / name) for name, _ in output.shards)
+        lineage = ", ".join(f'"{c}"' for c in LINEAGE.names)
+        relation = f"read_parquet([{written}])" if written else _empty(LINEAGE)
+        con.execute(
+            f"COPY (SELECT {lineage} FROM {relation}) TO {_quote(staging / LINEAGE_FILE)} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
     except duckdb.Error as exc:
         raise BuildError(f"DuckDB failed during the recall: {_first_line(exc)}") from None
     finally:
-        with contextlib.suppress(OSError, pa.ArrowException):
-            lineage.close()
         con.close()
     return output
+
+
+def _empty(schema: pa.Schema) -> str:
+    """A relation with ``schema``'s columns and no row."""
+    columns = ", ".join(
+        f'CAST(NULL AS {"BIGINT[]" if pa.types.is_list(f.type) else "BIGINT"}) AS "{f.name}"'
+        for f in schema
+    )
+    return f"(SELECT {columns} WHERE FALSE)"
+
+
+def _score(
+    con: duckdb.DuckDBPyConnection, engine: DuckDBEngine, plan: BuildPlan, source: Path
+) -> tuple[list[tuple[int, str, str | None, str]], int]:
+    """The rows of one parent shard that leave it (content_id, reason, country, kind), and
+    how many kept rows change; those are left in the temp tables ``gone`` and ``changed``."""
+    d = DUCKDB
+    # A view over the file: scoring reads only the columns it needs (no text), and the
+    # text is decoded once, by the pass that writes the new shard.
+    con.execute(f"CREATE OR REPLACE VIEW shard AS SELECT * FROM read_parquet({_quote(source)})")
+    engine._register_relation(con, str(source), "shard", CONTENT, "content", textual_ok=False)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d)}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM "
+        f"({plan.reasons_sql(d)}) WHERE reason IS NOT NULL"
+    )
+    removed = [
+        (int(r[0]), str(r[1]), r[2], str(r[3]))
+        for r in con.execute(
+            "SELECT content_id, reason, author_country, kind FROM gone ORDER BY content_id"
+        ).fetchall()
+    ]
+    # Kept rows whose text or lists change: they name a newly protected person, or hold a
+    # newly listed identifier. Only they are redacted again; the rest are copied.
+    newly_named = " OR ".join(
+        f"regexp_matches(text, {d.regex(p)})" for p in plan.identifier_patterns
+    )
+    touched = "content_id IN (SELECT content_id FROM third_party)"
+    if newly_named:
+        touched = f"({touched} OR (text IS NOT NULL AND ({newly_named})))"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hits AS SELECT * FROM shard "
+        f"WHERE {touched} AND content_id NOT IN (SELECT content_id FROM gone)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hit_authors AS SELECT * FROM authors "
+        "WHERE user_id IN (SELECT author_id FROM hits)"
+    )
+    changed_rows = plan.kept_sql(d, source_hash_given=True, content="hits", authors="hit_authors")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS {changed_rows}")
+    changed = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
+    return removed, changed
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, source: Path, target: Path, changed: int) -> None:
+    """The parent shard without the rows in ``gone``, with the rows in ``changed`` replaced,
+    in ``content_id`` order (a shard is written sorted)."""
+    columns = ", ".join(f'"{c}"' for c in DATASET.names)
+    query = (
+        f"SELECT {columns} FROM read_parquet({_quote(source)}) "
+        "WHERE content_id NOT IN (SELECT content_id FROM gone)"
+    )
+    if changed:
+        query = (
+            f"{query} AND content_id NOT IN (SELECT content_id FROM changed) "
+            f"UNION ALL SELECT {columns} FROM changed"
+        )
+    con.execute(
+        f"COPY ({query} ORDER BY content_id) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"
+    )

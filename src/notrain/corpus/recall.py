@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -26,11 +27,11 @@ from notrain import __version__
 from notrain.contracts import EXCLUSIONS
 from notrain.corpus import dataset
 from notrain.corpus.build import BuildResult, Progress, _silent, _snapshot_meta
-from notrain.corpus.duckdb_engine import DuckDBEngine
+from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
 from notrain.corpus.duckdb_recall import recall_shards
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet, format_of, resolve
-from notrain.errors import InputError, PolicyError, UserError
+from notrain.errors import BuildError, InputError, PolicyError, UserError
 from notrain.policy.loader import LoadedPolicy, load_default_policy, load_policy
 from notrain.policy.model import RedactionRules
 
@@ -155,22 +156,11 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             update={"redaction": RedactionRules(emails=False, phones=False)}
         )
         plan = BuildPlan.compile(policy, as_of, fresh)
-        shards = [s["file"] for s in manifest["shards"]]
+        shards = [(s["file"], int(s["rows"])) for s in manifest["shards"]]
         output = recall_shards(engine, plan, parent, shards, accounts, snapshot, staging)
-        shutil.rmtree(staging / ".spill", ignore_errors=True)
-
         removed = sorted(output.removed)
-        _write_exclusions(parent, staging, removed)
-        pq.write_table(
-            pa.table(
-                {
-                    "content_id": pa.array([r[0] for r in removed], pa.int64()),
-                    "reason": pa.array([r[1] for r in removed], pa.string()),
-                }
-            ),
-            staging / REMOVED_FILE,
-            compression="zstd",
-        )
+        _write_exclusions(engine, parent, staging, removed)
+        shutil.rmtree(staging / ".spill", ignore_errors=True)
         counts = json.loads(json.dumps(manifest["counts"]))
         _recount(counts, removed)
         identity = {
@@ -222,18 +212,30 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
 
 
 def _write_exclusions(
-    parent: Path, staging: Path, removed: list[tuple[int, str, str | None, str]]
+    engine: DuckDBEngine,
+    parent: Path,
+    staging: Path,
+    removed: list[tuple[int, str, str | None, str]],
 ) -> None:
-    """The parent's exclusions, streamed, followed by the rows this recall removed."""
-    with pq.ParquetWriter(staging / dataset.EXCLUSIONS_FILE, EXCLUSIONS, compression="zstd") as out:
-        for batch in pq.ParquetFile(parent / dataset.EXCLUSIONS_FILE).iter_batches():
-            out.write_batch(batch.cast(EXCLUSIONS))
-        if removed:
-            out.write_table(
-                pa.table(
-                    {
-                        "content_id": pa.array([r[0] for r in removed], pa.int64()),
-                        "reason": pa.array([r[1] for r in removed], pa.string()),
-                    }
-                ).cast(EXCLUSIONS)
-            )
+    """``removed.parquet``: the rows this recall took out, and why; ``exclusions.parquet``:
+    the parent's exclusions followed by those rows."""
+    table = pa.table(
+        {
+            "content_id": pa.array([r[0] for r in removed], pa.int64()),
+            "reason": pa.array([r[1] for r in removed], pa.string()),
+        }
+    ).cast(EXCLUSIONS)
+    pq.write_table(table, staging / REMOVED_FILE, compression="zstd")
+    con = engine._connect()
+    try:
+        con.register("removed_rows", table)
+        con.execute(
+            "COPY (SELECT content_id, reason FROM "
+            f"read_parquet({_quote(parent / dataset.EXCLUSIONS_FILE)}) "
+            "UNION ALL SELECT content_id, reason FROM removed_rows) "
+            f"TO {_quote(staging / dataset.EXCLUSIONS_FILE)} (FORMAT parquet, COMPRESSION zstd)"
+        )
+    except duckdb.Error as exc:
+        raise BuildError(f"DuckDB failed during the recall: {_first_line(exc)}") from None
+    finally:
+        con.close()
