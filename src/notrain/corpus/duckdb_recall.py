@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from notrain.contracts import CONTENT, DATASET, LINEAGE
-from notrain.corpus.dataset import LINEAGE_FILE
+from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
 from notrain.corpus.plan import BuildPlan
@@ -31,8 +31,8 @@ from notrain.errors import BuildError
 class RecallOutput:
     shards: list[tuple[str, int]] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
-    removed: list[tuple[int, str, str | None, str]] = field(default_factory=list)
-    """(content_id, reason, author country, kind) of every row the recall took out."""
+    removed: list[tuple[str, str | None, str, int]] = field(default_factory=list)
+    """(reason, author country, kind, rows) of the rows the recall took out."""
 
 
 def _carry(source: Path, target: Path) -> None:
@@ -51,9 +51,10 @@ def recall_shards(
     accounts: InputSet,
     snapshot: InputSet,
     staging: Path,
+    removed_file: str,
 ) -> RecallOutput:
-    """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards
-    and lineage into ``staging``.
+    """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards,
+    lineage and exclusions into ``staging``, and the rows taken out into ``removed_file``.
 
     Per shard, only what leaves or changes is materialised (a few rows); the shard itself
     is read twice, once for scoring (no text) and once by the filtered copy that writes it.
@@ -70,11 +71,14 @@ def recall_shards(
             ("blocked", plan.blocked_sql(d)),
         ):
             con.execute(f"CREATE TABLE {name} AS {sql}")
+        con.execute(
+            "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
+            "author_country VARCHAR, kind VARCHAR)"
+        )
         for shard, rows in shards:
             source = parent / shard
             removed, changed = _score(con, engine, plan, source)
-            output.removed.extend(removed)
-            kept = rows - len(removed)
+            kept = rows - removed
             if not kept:
                 continue
             target = staging / shard
@@ -93,11 +97,37 @@ def recall_shards(
             f"COPY (SELECT {lineage} FROM {relation}) TO {_quote(staging / LINEAGE_FILE)} "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
+        _write_removed(con, parent, staging, removed_file)
+        output.removed = [
+            (str(r[0]), r[1], str(r[2]), int(r[3]))
+            for r in con.execute(
+                "SELECT reason, author_country, kind, count(*) FROM removed "
+                "GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+        ]
     except duckdb.Error as exc:
         raise BuildError(f"DuckDB failed during the recall: {_first_line(exc)}") from None
     finally:
         con.close()
     return output
+
+
+def _write_removed(
+    con: duckdb.DuckDBPyConnection, parent: Path, staging: Path, removed_file: str
+) -> None:
+    """``removed_file``: the rows this recall took out, and why, by id; the exclusions: the
+    parent's, followed by those rows."""
+    con.execute(
+        "COPY (SELECT content_id, reason FROM removed ORDER BY content_id) "
+        f"TO {_quote(staging / removed_file)} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    con.execute(
+        "COPY (SELECT content_id, reason FROM "
+        f"read_parquet({_quote(parent / EXCLUSIONS_FILE)}) "
+        "UNION ALL SELECT content_id, reason FROM "
+        f"read_parquet({_quote(staging / removed_file)})) "
+        f"TO {_quote(staging / EXCLUSIONS_FILE)} (FORMAT parquet, COMPRESSION zstd)"
+    )
 
 
 def _empty(schema: pa.Schema) -> str:
@@ -111,9 +141,10 @@ def _empty(schema: pa.Schema) -> str:
 
 def _score(
     con: duckdb.DuckDBPyConnection, engine: DuckDBEngine, plan: BuildPlan, source: Path
-) -> tuple[list[tuple[int, str, str | None, str]], int]:
-    """The rows of one parent shard that leave it (content_id, reason, country, kind), and
-    how many kept rows change; those are left in the temp tables ``gone`` and ``changed``."""
+) -> tuple[int, int]:
+    """How many rows of one parent shard leave it, and how many kept rows change; those are
+    left in the temp tables ``gone`` and ``changed``, and the leaving ones added to
+    ``removed``."""
     d = DUCKDB
     # A view over the file: scoring reads only the columns it needs (no text), and the
     # text is decoded once, by the pass that writes the new shard.
@@ -124,12 +155,8 @@ def _score(
         "CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM "
         f"({plan.reasons_sql(d)}) WHERE reason IS NOT NULL"
     )
-    removed = [
-        (int(r[0]), str(r[1]), r[2], str(r[3]))
-        for r in con.execute(
-            "SELECT content_id, reason, author_country, kind FROM gone ORDER BY content_id"
-        ).fetchall()
-    ]
+    con.execute("INSERT INTO removed SELECT content_id, reason, author_country, kind FROM gone")
+    removed = int(con.execute("SELECT count(*) FROM gone").fetchall()[0][0])
     # Kept rows whose text or lists change: they name a newly protected person, or hold a
     # newly listed identifier. Only they are redacted again; the rest are copied.
     newly_named = " OR ".join(

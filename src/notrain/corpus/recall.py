@@ -19,19 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from notrain import __version__
-from notrain.contracts import EXCLUSIONS
 from notrain.corpus import dataset
 from notrain.corpus.build import BuildResult, Progress, _silent, _snapshot_meta
-from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
+from notrain.corpus.duckdb_engine import DuckDBEngine
 from notrain.corpus.duckdb_recall import recall_shards
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet, format_of, resolve
-from notrain.errors import BuildError, InputError, PolicyError, UserError
+from notrain.errors import InputError, PolicyError, UserError
 from notrain.policy.loader import LoadedPolicy, load_default_policy, load_policy
 from notrain.policy.model import RedactionRules
 
@@ -100,12 +95,18 @@ def _old_identifiers(engine: DuckDBEngine, manifest: dict[str, Any]) -> set[str]
     return set(engine.identifiers(old, manifest["as_of"]))
 
 
-def _recount(counts: dict[str, Any], removed: list[tuple[int, str, str | None, str]]) -> None:
-    by_reason = Counter(reason for _, reason, _, _ in removed)
-    by_country = Counter(country or "unknown" for _, _, country, _ in removed)
-    by_kind = Counter(kind for _, _, _, kind in removed)
-    counts["kept"] -= len(removed)
-    counts["excluded"] += len(removed)
+def _recount(counts: dict[str, Any], removed: list[tuple[str, str | None, str, int]]) -> None:
+    """Move the removed rows ((reason, country, kind, rows) groups) from kept to excluded."""
+    by_reason: Counter[str] = Counter()
+    by_country: Counter[str] = Counter()
+    by_kind: Counter[str] = Counter()
+    for reason, country, kind, n in removed:
+        by_reason[reason] += n
+        by_country[country or "unknown"] += n
+        by_kind[kind] += n
+    total = sum(by_reason.values())
+    counts["kept"] -= total
+    counts["excluded"] += total
     for reason, n in by_reason.items():
         counts["excluded_by_reason"][reason] = counts["excluded_by_reason"].get(reason, 0) + n
     for key, tally in (("country", by_country), ("kind", by_kind)):
@@ -157,12 +158,15 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         )
         plan = BuildPlan.compile(policy, as_of, fresh)
         shards = [(s["file"], int(s["rows"])) for s in manifest["shards"]]
-        output = recall_shards(engine, plan, parent, shards, accounts, snapshot, staging)
-        removed = sorted(output.removed)
-        _write_exclusions(engine, parent, staging, removed)
+        output = recall_shards(
+            engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE
+        )
+        removed_by_reason: Counter[str] = Counter()
+        for reason, _, _, n in output.removed:
+            removed_by_reason[reason] += n
         shutil.rmtree(staging / ".spill", ignore_errors=True)
         counts = json.loads(json.dumps(manifest["counts"]))
-        _recount(counts, removed)
+        _recount(counts, output.removed)
         identity = {
             "parent": manifest["dataset_id"],
             "as_of": as_of.isoformat(),
@@ -183,8 +187,8 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             "notrain_version": __version__,
             "counts": counts,
             "recall": {
-                "removed": len(removed),
-                "removed_by_reason": dict(sorted(Counter(r[1] for r in removed).items())),
+                "removed": sum(removed_by_reason.values()),
+                "removed_by_reason": dict(sorted(removed_by_reason.items())),
                 "identifiers_newly_redacted": len(fresh),
                 "shards_rewritten": output.rewritten,
                 "shards_carried_over": len(output.shards) - len(output.rewritten),
@@ -209,33 +213,3 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return BuildResult(out=request.out, manifest=new_manifest, timings={})
-
-
-def _write_exclusions(
-    engine: DuckDBEngine,
-    parent: Path,
-    staging: Path,
-    removed: list[tuple[int, str, str | None, str]],
-) -> None:
-    """``removed.parquet``: the rows this recall took out, and why; ``exclusions.parquet``:
-    the parent's exclusions followed by those rows."""
-    table = pa.table(
-        {
-            "content_id": pa.array([r[0] for r in removed], pa.int64()),
-            "reason": pa.array([r[1] for r in removed], pa.string()),
-        }
-    ).cast(EXCLUSIONS)
-    pq.write_table(table, staging / REMOVED_FILE, compression="zstd")
-    con = engine._connect()
-    try:
-        con.register("removed_rows", table)
-        con.execute(
-            "COPY (SELECT content_id, reason FROM "
-            f"read_parquet({_quote(parent / dataset.EXCLUSIONS_FILE)}) "
-            "UNION ALL SELECT content_id, reason FROM removed_rows) "
-            f"TO {_quote(staging / dataset.EXCLUSIONS_FILE)} (FORMAT parquet, COMPRESSION zstd)"
-        )
-    except duckdb.Error as exc:
-        raise BuildError(f"DuckDB failed during the recall: {_first_line(exc)}") from None
-    finally:
-        con.close()
