@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -173,3 +174,22 @@ def test_recall_of_everyone_leaves_no_shard_and_an_empty_lineage(tmp_path: Path)
     assert len(exclusions["content_id"]) == manifest["counts"]["input"]
     assert set(exclusions["content_id"]) == {r["content_id"] for r in w.content}
     assert verify(out) == []
+
+
+def test_recall_reports_progress_per_shard(tmp_path: Path) -> None:
+    w, ids = platform()
+    built = w.build(tmp_path, chunk_rows=4)
+    snapshot = later_snapshot(w, tmp_path / "later.parquet", ids["bob"])
+    calls: list[tuple[str, int, int | None]] = []
+    recall_dataset(
+        RecallRequest(tmp_path / "dataset", str(snapshot), tmp_path / "out", as_of=LATER),
+        progress=lambda phase, done, total: calls.append((phase, done, total)),
+    )
+    shards = json.loads((tmp_path / "dataset" / "manifest.json").read_text())["shards"]
+    kept = len(built.kept)
+    per_shard = [c for c in calls if c[0] == "recalling" and c[1] > 0]
+    assert [done for _, done, _ in per_shard] == list(
+        itertools.accumulate(s["rows"] for s in shards)
+    )
+    assert per_shard[-1] == ("recalling", kept, kept)
+    assert calls[-1][0] == "publishing"

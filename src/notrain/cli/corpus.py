@@ -250,7 +250,13 @@ def recall(
         threads=settings.build_threads,
         memory_limit=settings.build_memory_limit,
     )
-    result = recall_dataset(request)
+    with progress_bar() as bar:
+        task = bar.add_task("recalling", total=None)
+
+        def report(phase: str, done: int, total: int | None) -> None:
+            bar.update(task, description=phase, completed=done, total=total)
+
+        result = recall_dataset(request, progress=report)
     if register_dataset:
         from notrain.cli.lineage import record_dataset
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,9 +53,11 @@ def recall_shards(
     snapshot: InputSet,
     staging: Path,
     removed_file: str,
+    progress: Callable[[int], None] | None = None,
 ) -> RecallOutput:
     """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards,
     lineage and exclusions into ``staging``, and the rows taken out into ``removed_file``.
+    ``progress`` is called after each shard with the parent's rows looked at so far.
 
     Per shard, only what leaves or changes is materialised (a few rows); the shard itself
     is read twice, once for scoring (no text) and once by the filtered copy that writes it.
@@ -75,19 +78,21 @@ def recall_shards(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
             "author_country VARCHAR, kind VARCHAR)"
         )
+        done = 0
         for shard, rows in shards:
             source = parent / shard
             removed, changed = _score(con, engine, plan, source)
             kept = rows - removed
-            if not kept:
-                continue
-            target = staging / shard
-            if removed or changed:
-                _rewrite(con, source, target, changed)
+            if kept and (removed or changed):
+                _rewrite(con, source, staging / shard, changed)
                 output.rewritten.append(shard)
-            else:
-                _carry(source, target)
-            output.shards.append((shard, kept))
+            elif kept:
+                _carry(source, staging / shard)
+            if kept:
+                output.shards.append((shard, kept))
+            done += rows
+            if progress:
+                progress(done)
         # The lineage of the new version: the kept rows' ids and the people they name, read
         # back from the shards just written, in shard order.
         written = ", ".join(_quote(staging / name) for name, _ in output.shards)

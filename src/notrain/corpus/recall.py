@@ -158,9 +158,11 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         )
         plan = BuildPlan.compile(policy, as_of, fresh)
         shards = [(s["file"], int(s["rows"])) for s in manifest["shards"]]
+        total = sum(rows for _, rows in shards)
         output = recall_shards(
-            engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE
-        )
+            engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE,
+            progress=lambda done: report("recalling", done, total),
+        )  # fmt: skip
         removed_by_reason: Counter[str] = Counter()
         for reason, _, _, n in output.removed:
             removed_by_reason[reason] += n
