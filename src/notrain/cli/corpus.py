@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,8 @@ from rich.table import Table
 
 from notrain.cli.common import err, out, parse_time, progress_bar
 from notrain.settings import EngineName, get_settings
+
+DATASET_ID = re.compile(r"ds-[0-9a-f]{16}")
 
 dataset_app = typer.Typer(help="Inspect and verify built datasets.", no_args_is_help=True)
 
@@ -209,9 +212,21 @@ def build(
 
 
 def recall(
-    dataset: Annotated[Path, typer.Option(help="The dataset directory to recall from.")],
-    registry: Annotated[str, typer.Option(help="A newer registry snapshot (Parquet).")],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="The dataset to recall from: its directory, or its id in the catalogue "
+            "[NOTRAIN_DATABASE_URL]."
+        ),
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory of the new version.")],
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            help="A newer registry snapshot (Parquet with its sidecar). Default: one exported "
+            "from the registry database now, written beside --out as OUT.registry.parquet."
+        ),
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option(help="Decisions effective at this ISO time count (default: now)."),
@@ -236,12 +251,22 @@ def recall(
     ] = True,
 ) -> None:
     """Write a new version of a dataset without what later objections and erasures disallow."""
-    from notrain.corpus.recall import RecallRequest, recall_dataset
+    from notrain.corpus.recall import RecallRequest, read_manifest, recall_dataset
+    from notrain.errors import OutputError
     from notrain.policy.loader import load_policy
 
     settings = get_settings()
+    parent = _dataset_dir(dataset)
+    if out_dir.exists():  # before a snapshot is exported for it
+        raise OutputError(f"{out_dir}: already exists; choose a new directory for the dataset")
+    if registry is None:
+        recorded = list(read_manifest(parent)["inputs"]["accounts"])
+        registry = _export_snapshot(
+            out_dir.parent / f"{out_dir.name}.registry.parquet",
+            accounts or settings.accounts_path or (recorded[0] if recorded else None),
+        )
     request = RecallRequest(
-        dataset=dataset,
+        dataset=parent,
         registry=registry,
         out=out_dir,
         as_of=parse_time(as_of, "--as-of") if as_of else None,
@@ -282,6 +307,32 @@ def recall(
         f"{summary['shards_carried_over']} carried over unchanged",
         highlight=False,
     )
+
+
+def _dataset_dir(dataset: str) -> Path:
+    """A dataset directory, or the directory the catalogue records for a dataset id."""
+    path = Path(dataset)
+    if path.is_dir() or not DATASET_ID.fullmatch(dataset):
+        return path
+    from notrain.cli.lineage import catalogue
+    from notrain.lineage.catalogue import dataset_path
+
+    with catalogue(None) as session:
+        return dataset_path(session, dataset)
+
+
+def _export_snapshot(path: Path, accounts: str | None) -> str:
+    """Export the registry's decisions now, as `notrain registry export` does."""
+    from notrain.cli.registry import opened
+
+    with opened(None, accounts) as registry:
+        result = registry.export(path)
+    err.print(
+        f"registry: {result.rows} decisions -> {result.snapshot.path} "
+        f"(sha256 {result.snapshot.sha256})",
+        highlight=False,
+    )
+    return str(path)
 
 
 def build_web(

@@ -78,6 +78,14 @@ def register_dataset(session: Session, path: Path, now: datetime | None = None) 
     return row
 
 
+def dataset_path(session: Session, dataset_id: str) -> Path:
+    """Where the catalogued dataset ``dataset_id`` was published."""
+    found = session.get(Dataset, dataset_id)
+    if found is None:
+        raise DatasetNotFound(f"dataset {dataset_id} is not in the catalogue")
+    return Path(found.path)
+
+
 def register_model(
     session: Session, dataset_id: str, name: str, now: datetime | None = None
 ) -> TrainedModel:
