@@ -323,15 +323,9 @@ def _dataset_dir(dataset: str) -> Path:
 
 def _export_snapshot(path: Path, accounts: str | None) -> str:
     """Export the registry's decisions now, as `notrain registry export` does."""
-    from notrain.cli.registry import opened
+    from notrain.cli.registry import export_registry
 
-    with opened(None, accounts) as registry:
-        result = registry.export(path)
-    err.print(
-        f"registry: {result.rows} decisions -> {result.snapshot.path} "
-        f"(sha256 {result.snapshot.sha256})",
-        highlight=False,
-    )
+    err.print(f"registry: {export_registry(path, None, accounts)}", highlight=False)
     return str(path)
 
 

@@ -162,12 +162,16 @@ def export(
     accounts: AccountsOption = None,
 ) -> None:
     """Write the registry snapshot (Parquet + sha256 sidecar) that `notrain build` reads."""
+    out.print(export_registry(out_file, db, accounts), highlight=False)
+
+
+def export_registry(out_file: Path, db: str | None, accounts: str | None) -> str:
+    """Export the snapshot to ``out_file``; a line that says what was written."""
     with opened(db, accounts) as registry:
         result = registry.export(out_file)
-    out.print(
+    return (
         f"{result.rows} decisions -> {result.snapshot.path} (sha256 {result.snapshot.sha256}); "
-        f"{len(result.applied)} newly applied; audit head {result.audit_head}",
-        highlight=False,
+        f"{len(result.applied)} newly applied; audit head {result.audit_head}"
     )
 
 
