@@ -27,6 +27,7 @@ class Holding:
     """One person's rows in one dataset."""
 
     authored: Counter[str] = field(default_factory=Counter)  # by kind
+    authored_ids: set[int] = field(default_factory=set)
     tagged: list[int] = field(default_factory=list)
     mentioned: list[int] = field(default_factory=list)
     named: list[int] = field(default_factory=list)  # identifier found in the text
@@ -81,6 +82,7 @@ def holdings(
                 if len(rows):
                     holding = result.setdefault(subject, Holding())
                     holding.authored.update(str(k) for k in kinds[rows])
+                    holding.authored_ids.update(int(c) for c in content[rows])
                     holding.content_ids.update(int(c) for c in content[rows])
             for column, attr in (("tags", "tagged"), ("mentions", "mentioned")):
                 for subject, rows in _members(table[column], ids).items():
@@ -90,8 +92,12 @@ def holdings(
         if pattern:
             texts = table["text"].to_pylist()
             for position, text in enumerate(texts):
-                if text and (match := pattern.search(text)):
-                    key = " ".join(match.group(0).lower().split())
+                if not text:
+                    continue
+                # Every identifier the text names: one row can name several people, each
+                # of whom (in impact, each request) holds it.
+                keys = {" ".join(m.group(0).lower().split()) for m in pattern.finditer(text)}
+                for key in keys:
                     holding = result.setdefault(key, Holding())
                     holding.named.append(int(content[position]))
                     holding.content_ids.add(int(content[position]))

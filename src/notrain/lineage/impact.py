@@ -3,7 +3,10 @@
 The list a privacy officer sends to the model team: per accepted objection, erasure or
 consent withdrawal, every catalogued dataset still holding that person's rows (authored,
 tagging or mentioning them, or naming a non-member's identifier), with the models trained
-from it. A recall that already removed the rows is not affected.
+from it. A recall that already removed the rows is not affected. A consent withdrawal
+reaches only the person's own rows: consent is about what they authored, and it does not
+protect them in others' content (only an objection or erasure does), so rows tagging or
+mentioning them stay and are no impact of it.
 """
 
 from __future__ import annotations
@@ -70,7 +73,11 @@ def impact(session: Session, since: datetime) -> list[RequestImpact]:
             rows: set[int] = set()
             for key in keys:
                 holding = found[entry.dataset_id].get(key)
-                if holding:
+                if not holding:
+                    continue
+                if request.kind == RequestKind.CONSENT_WITHDRAWAL:
+                    rows |= holding.authored_ids
+                else:
                     rows |= holding.content_ids
             if rows:
                 datasets.append(
