@@ -84,14 +84,25 @@ def _assertions(store: dict[str, Any], state: str, source: str) -> list[Finding]
             signal = (
                 Signal.CAWG_TRAINING_MINING if match[1] == "cawg" else Signal.C2PA_TRAINING_MINING
             )
-            entries = (assertion.get("data") or {}).get("entries") or {}
+            where = f"{source} {label} ({role}) {assertion['label']}"
+            # The assertion's data is whatever the signer wrote: its shape is not trusted.
+            data = assertion.get("data")
+            entries = (data.get("entries") if isinstance(data, dict) else data) or {}
+            if not isinstance(entries, dict):
+                evidence = f"{where} is malformed (entries is not an object); {validation}"
+                findings.append(Finding(signal, Verdict.ERROR, evidence))
+                continue
             for key, entry in entries.items():
                 if str(key).rsplit(".", 1)[-1] not in RESERVING_ENTRIES:
                     continue
-                use = str((entry or {}).get("use", ""))
-                constraint = (entry or {}).get("constraint_info")
+                if not isinstance(entry, dict):
+                    evidence = f"{where} {key} is malformed (not an object); {validation}"
+                    findings.append(Finding(signal, Verdict.ERROR, evidence))
+                    continue
+                use = str(entry.get("use", ""))
+                constraint = entry.get("constraint_info")
                 evidence = (
-                    f"{source} {label} ({role}) {assertion['label']} {key} use={use}"
+                    f"{where} {key} use={use}"
                     + (f" ({constraint})" if constraint else "")
                     + f"; {validation}"
                 )

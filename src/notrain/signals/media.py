@@ -90,6 +90,8 @@ def scan_path(path: Path) -> Decision:
         return decide([], error="is a directory, not a media file")
     except OSError as exc:
         return decide([], error=f"cannot be read ({exc.strerror or exc})")
+    except Exception as exc:  # a file that breaks a reader is its own error, never the scan's
+        return decide([], error=f"signals cannot be read ({type(exc).__name__}: {exc})")
     return decide(findings, error=error)
 
 

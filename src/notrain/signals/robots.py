@@ -57,8 +57,10 @@ class Agents:
 
     @cached_property
     def tokens(self) -> tuple[str, ...]:
-        seen = dict.fromkeys(t.lower() for t in (self.ours, *self.ai))
-        return tuple(seen)
+        # Given as a user-agent string ("notrain/1.2 (+https://…)"), an agent is still
+        # matched by its product token, as robots.txt names it.
+        found = (_TOKEN.match(agent.strip()) for agent in (self.ours, *self.ai))
+        return tuple(dict.fromkeys(token[0].lower() for token in found if token))
 
 
 # -- matching --------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def _check_format(record: Any) -> None:
 def _record(record: Any, task: WarcTask) -> tuple[dict[str, Any] | None, Capture | None]:
     headers = record.rec_headers
     url = headers.get_header("WARC-Target-URI")
-    if not url or not url.startswith(("http://", "https://")):
+    if not url or not url.lower().startswith(("http://", "https://")):  # schemes ignore case
         return None, None
     fetched_at = _time(headers.get_header("WARC-Date"))
     if record.http_headers is not None and record.rec_type == "response":
@@ -175,17 +175,10 @@ def _document(
     fields: list[tuple[str, str]],
     task: WarcTask,
 ) -> dict[str, Any]:
+    from notrain.signals.media import sniff
+
     content_type = next(iter(header_values(fields, "content-type")), None)
     mime = (content_type or "").split(";")[0].strip().lower()
-    is_image = mime.startswith("image/")
-    findings = noai_findings(
-        [("header X-Robots-Tag", None, v) for v in header_values(fields, "x-robots-tag")],
-        task.agents,
-        is_image=is_image,
-        signal=Signal.X_ROBOTS_TAG,
-    )
-    findings += aipref.header_findings(header_values(fields, "content-usage"))
-    findings += content_signal.header_findings(header_values(fields, "content-signal"))
     row: dict[str, Any] = {
         "url": url,
         "fetched_at": fetched_at,
@@ -205,6 +198,19 @@ def _document(
     if len(body) > task.max_record_bytes:
         row["error"] = f"payload larger than {task.max_record_bytes} bytes; not read"
         body = b""
+    if mime not in (*HTML_TYPES, "text/plain") and not mime.startswith(("image/", "video/")):
+        # An image sent without a type, or as application/octet-stream, is still an image
+        # and still carries its own signals: the bytes say what it is, not the label.
+        mime = sniff(body[:16]) or mime
+    is_image = mime.startswith("image/")
+    findings = noai_findings(
+        [("header X-Robots-Tag", None, v) for v in header_values(fields, "x-robots-tag")],
+        task.agents,
+        is_image=is_image,
+        signal=Signal.X_ROBOTS_TAG,
+    )
+    findings += aipref.header_findings(header_values(fields, "content-usage"))
+    findings += content_signal.header_findings(header_values(fields, "content-signal"))
     if mime in HTML_TYPES and body:
         page = parse_html(body, content_type)
         # <meta name="robots"> speaks to every crawler, <meta name="GPTBot"> to one.
@@ -235,6 +241,9 @@ def _embedded(body: bytes, row: dict[str, Any]) -> list[Finding]:
         findings, error = read_signals(io.BytesIO(body))
     except UnknownFormat:
         return []  # SVG and the like: no embedded signal notrain can read
+    except Exception as exc:  # a payload that breaks a reader is this record's error
+        row["error"] = f"embedded signals cannot be read: {type(exc).__name__}: {exc}"
+        return []
     if error:
         row["error"] = error
     return findings

@@ -46,7 +46,7 @@ def read_packet(packet: bytes, where: str) -> list[Finding]:
     except DefusedXmlException as exc:
         problem = f"declares a DTD or entities ({type(exc).__name__}); not read"
         return [Finding(Signal.IPTC_DATA_MINING, Verdict.ERROR, f"XMP ({where}) {problem}")]
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding
         problem = f"is not well-formed XML ({exc})"
         return [Finding(Signal.IPTC_DATA_MINING, Verdict.ERROR, f"XMP ({where}) {problem}")]
     findings: list[Finding] = []
