@@ -1,13 +1,13 @@
 """What redaction matches, as regular expressions both engines understand.
 
 The patterns use only syntax shared by RE2 (DuckDB) and java.util.regex (Spark): no
-look-around, ``\\p{L}``/``\\p{N}`` classes, inline ``(?i)`` (made Unicode-aware for Java by
-:func:`for_engine`, as it always is in RE2), whitespace spelled out rather than ``\\s``
-(Java's also matches a vertical tab). Where a match needs a boundary
-on its left, the boundary character is captured and put back by the replacement; a second
-pass then catches the occurrences whose boundary the first pass consumed (``bob bob``).
-Replacements are written with ``\\1``-style references and translated per engine by
-:func:`replacement_for`.
+look-around, ``\\p{L}``/``\\p{N}``/``\\p{M}`` classes and ``\\x{hhhh}`` escapes, inline
+``(?i)`` (made Unicode-aware for Java by :func:`for_engine`, as it always is in RE2),
+whitespace spelled out rather than ``\\s`` (the two libraries disagree on it). Where a
+match needs a boundary on its left, the boundary character is captured and put back by
+the replacement; a second pass then catches the occurrences whose boundary the first pass
+consumed (``bob bob``). Replacements are written with ``\\1``-style references and
+translated per engine by :func:`replacement_for`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ PHONE_PLACEHOLDER = "[phone]"
 REDACTED = "[redacted]"
 HANDLE_REDACTED = "@[redacted]"
 
-_WORD = r"\p{L}\p{N}_"
+# What continues a word: letters, digits, "_", and the combining marks that decomposed
+# (NFD) text spells accents with, so "e\u0301" ends no word before its accent.
+_WORD = r"\p{L}\p{N}\p{M}_"
 
 # A handle as it is written after "@": letters, digits, "_" and inner dots ("anna.k").
 HANDLE_CHARS = r"A-Za-z0-9_"
@@ -37,13 +39,22 @@ _MENTION_RIGHT = rf"(\.?[^{HANDLE_CHARS}.]|\.?$|\.\.)"
 MENTION_EXTRACT = rf"{_MENTION_LEFT}@({HANDLE_BODY})"
 """Group 2 of every match is a handle mentioned in the text."""
 
-EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+# Internationalised addresses ("josé@müller.de") are addresses too: letters of any script.
+_EMAIL_CHARS = r"\p{L}\p{N}\p{M}"
+EMAIL = (
+    rf"[{_EMAIL_CHARS}._%+\-]+@[{_EMAIL_CHARS}\-]+(?:\.[{_EMAIL_CHARS}\-]+)*"
+    r"\.[\p{L}\p{M}]{2,}"
+)
 
-# 7 or more digits, separated by at most three of space . - ( ), with an optional "+"
-# country prefix, not glued to a word on either side (so "@sam2024" or "abc1234567" stay).
+# Dashes as people type them: hyphen-minus, the Unicode hyphens and dashes, minus sign.
+_DASHES = r"\-\x{2010}-\x{2015}\x{2212}"
+# 7 or more digits, separated by at most three of space (incl. no-break spaces), dot, dash
+# or parenthesis, with an optional "+" country prefix (also written "(+33)"), not glued to
+# a word on either side (so "@sam2024" or "abc1234567" stay). A "+" is no part of a word,
+# so "call+33612345678" gives "call+[phone]".
 PHONE = (
-    rf"(^|[^{_WORD}@+])"
-    r"(\+?\(?[0-9](?:[ .()\-]{0,3}[0-9]){6,}\)?)"
+    rf"(^|[^{_WORD}@])"
+    rf"(\(?\+?\(?[0-9](?:[ .()\x{{00a0}}\x{{202f}}{_DASHES}]{{0,3}}[0-9]){{6,}}\)?)"
     rf"([^{_WORD}]|$)"
 )
 PHONE_REPLACEMENT = rf"\1{PHONE_PLACEHOLDER}\3"
@@ -51,8 +62,12 @@ PHONE_REPLACEMENT = rf"\1{PHONE_PLACEHOLDER}\3"
 IDENTIFIER_REPLACEMENT = rf"\1{REDACTED}\2"
 MENTION_REPLACEMENT = rf"\1{HANDLE_REDACTED}\2"
 
-# RE2's \s, spelled out: java.util.regex's \s also matches \x0B.
-_SPACE = r"[\t\n\f\r ]"
+# Whitespace as Python's str.split() sees it (how identifiers are normalised), spelled out:
+# RE2's \s is ASCII-only and java.util.regex's differs from it (it matches \x0B).
+_SPACE = (
+    r"[\t\n\x{000b}\f\r \x{001c}-\x{001f}\x{0085}\x{00a0}\x{1680}\x{2000}-\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
 
 # Identifiers are grouped into alternations of this many, to keep each compiled
 # program well within RE2's memory budget.
@@ -94,10 +109,11 @@ def identifier_patterns(identifiers: Iterable[str]) -> list[str]:
     Longer identifiers come first in each alternation so "maria gonzalez" is redacted whole
     rather than leaving " gonzalez" after "maria".
     """
-    unique = sorted(
-        {norm for raw in identifiers if (norm := normalise_identifier(raw))},
-        key=lambda s: (-len(s), s),
-    )
+    normalised = {norm for raw in identifiers if (norm := normalise_identifier(raw))}
+    # Text is matched as written: a name typed in decomposed form (NFD, "e" + combining
+    # accent) must be found as well as the composed one.
+    forms = normalised | {unicodedata.normalize("NFD", norm) for norm in normalised}
+    unique = sorted(forms, key=lambda s: (-len(s), s))
     patterns = []
     for start in range(0, len(unique), IDENTIFIERS_PER_PATTERN):
         chunk = unique[start : start + IDENTIFIERS_PER_PATTERN]
