@@ -43,17 +43,26 @@ def accept_language(header: str | None) -> str | None:
         return None
     choices: list[tuple[float, int, str]] = []
     for position, part in enumerate(header.split(",")[:32]):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
+        tag, *params = part.split(";")
+        quality = _quality(params)
         primary = tag.strip().lower().split("-")[0]
         if primary in LANGUAGES and quality > 0:
             choices.append((-quality, position, primary))
     return min(choices)[2] if choices else None
+
+
+def _quality(params: list[str]) -> float:
+    """The ``q`` parameter (named in any case, among others, spaced or not), 1 if absent;
+    a malformed weight counts as 0 (RFC 9110, 12.4.2)."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                return 0.0
+            return quality if 0.0 <= quality <= 1.0 else 0.0
+    return 1.0
 
 
 def choose_language(cookie: str | None, header: str | None) -> str:

@@ -56,6 +56,25 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def route_template(scope: Scope) -> str:
+    """The full template of the route that answered, such as ``/api/v1/requests/{request_id}``.
+
+    A route of an included router knows only its path within that router (the API's status
+    and the status page are both ``/requests/{request_id}`` there), so the router's prefix is
+    taken back from the path actually asked for: parameters never span a ``/``, so the
+    template's last segments are the path's last segments.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str) or not template.startswith("/"):
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    asked, own = path.split("/"), template.split("/")
+    if len(asked) <= len(own):
+        return template
+    return "/".join(asked[: len(asked) - len(own) + 1]) + template
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -77,7 +96,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, observed)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
             self.metrics.http_seconds.labels(template).observe(time.perf_counter() - start)

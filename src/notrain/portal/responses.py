@@ -186,6 +186,15 @@ def error_model(exc: BaseException) -> ErrorResponse:
     if isinstance(exc, RequestValidationError):
         problems = exc.errors()
         first = problems[0] if problems else {}
+        if first.get("type") == "json_invalid":
+            # Its location is the offset of the fault in the body, not a field.
+            return ErrorResponse(
+                error=ErrorBody(
+                    type="RequestInvalid",
+                    status=422,
+                    message=f"the body is not valid JSON ({first.get('msg', 'decode error')})",
+                )
+            )
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
         message = str(first.get("msg", "invalid request"))

@@ -26,6 +26,7 @@ _PENDING = (RequestState.VERIFIED.value, RequestState.NEEDS_REVIEW.value)
 
 
 def subject_statuses(registry: Registry, user_ids: Sequence[int]) -> list[SubjectStatus]:
+    """One answer per id asked, in the order asked (an id asked twice is answered twice)."""
     wanted = list(dict.fromkeys(user_ids))
     accounts = registry.accounts if isinstance(registry.accounts, AccountIndex) else None
     emails = {e for e in (accounts.email_of(u) for u in wanted) if e} if accounts else set()
@@ -53,7 +54,7 @@ def subject_statuses(registry: Registry, user_ids: Sequence[int]) -> list[Subjec
             if r.state in _PENDING
             for s in r.subjects
         ]
-    answers = []
+    answers: dict[int, SubjectStatus] = {}
     for user_id in wanted:
         decisions = [
             Decision(kind=row.kind, effective_at=row.effective_at, request_id=row.request_id)  # type: ignore[arg-type]
@@ -61,14 +62,12 @@ def subject_statuses(registry: Registry, user_ids: Sequence[int]) -> list[Subjec
             if row.subject_id == user_id
         ]
         kinds = {d.kind for d in decisions}
-        answers.append(
-            SubjectStatus(
-                user_id=user_id,
-                objected="objection" in kinds,
-                erased="erasure" in kinds,
-                consented="consent" in kinds,
-                decisions=decisions,
-                pending=[p for uid, p in pending if uid == user_id],
-            )
+        answers[user_id] = SubjectStatus(
+            user_id=user_id,
+            objected="objection" in kinds,
+            erased="erasure" in kinds,
+            consented="consent" in kinds,
+            decisions=decisions,
+            pending=[p for uid, p in pending if uid == user_id],
         )
-    return answers
+    return [answers[user_id] for user_id in user_ids]
