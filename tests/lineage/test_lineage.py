@@ -8,6 +8,7 @@ lineage written by the builder.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from notrain.corpus.build import BuildRequest, build_dataset
+from notrain.corpus.dataset import file_sha256
 from notrain.corpus.recall import RecallRequest, recall_dataset
 from notrain.errors import DatasetNotFound
 from notrain.lineage.access import access_answer, access_answer_for_request
@@ -195,7 +197,14 @@ def test_catalogue_cli(platform: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["dataset", "list", "--db", db, "--json"])
     assert result.exit_code == 0, result.output
-    assert '"m1"' in result.output
+    [listed] = json.loads(result.output)
+    manifest = json.loads((tmp_path / "v1" / "manifest.json").read_text())
+    assert listed["models"] == ["m1"]
+    assert listed["manifest_sha256"] == file_sha256(tmp_path / "v1" / "manifest.json")
+    assert listed["policy_sha256"] == manifest["policy"]["sha256"]
+    assert listed["snapshot_sha256"] == manifest["registry_snapshot"]["sha256"]
+    assert listed["as_of"] == manifest["as_of"]
+    assert listed["parent_id"] is None
     result = runner.invoke(app, ["access", "--subject", "1", "--db", db])
     assert result.exit_code == 0, result.output
     assert '"subject_ids"' in result.output

@@ -24,6 +24,10 @@ class CatalogueEntry:
     kept_rows: int
     parent_id: str | None
     models: tuple[str, ...]
+    manifest_sha256: str
+    policy_sha256: str
+    snapshot_sha256: str
+    engine: str
 
 
 def _manifest(path: Path) -> tuple[dict[str, object], str]:
@@ -117,6 +121,10 @@ def entries(session: Session) -> list[CatalogueEntry]:
             kept_rows=d.kept_rows,
             parent_id=d.parent_id,
             models=tuple(models.get(d.id, [])),
+            manifest_sha256=d.manifest_sha256,
+            policy_sha256=d.policy_sha256,
+            snapshot_sha256=d.snapshot_sha256,
+            engine=d.engine,
         )
         for d in session.scalars(select(Dataset).order_by(Dataset.as_of, Dataset.id))
     ]
