@@ -34,12 +34,25 @@ def check_database(settings: Settings) -> list[Check]:
     from notrain.registry.db import (
         create_registry_engine,
         current_revision,
+        database_url,
         head_revision,
         safe_url,
     )
 
     try:
         url = safe_url(settings.database_url)
+        parsed = database_url(settings.database_url)
+        file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+        if file and file != ":memory:" and not Path(file).is_file():
+            # Opening it would create it (and its folders): a mistyped path must not pass
+            # as a new, empty registry.
+            return [
+                Check(
+                    "database",
+                    "fail",
+                    f"{url}: no such file, not migrated (run `notrain registry migrate`)",
+                )
+            ]
         engine = create_registry_engine(settings.database_url)
         try:
             revision = current_revision(engine)
@@ -60,6 +73,7 @@ def check_database(settings: Settings) -> list[Check]:
 def check_registry(settings: Settings, now: datetime | None = None) -> list[Check]:
     """Audit chain and mail queue; needs a migrated database."""
     from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from notrain.registry import audit
     from notrain.registry.db import session_factory
@@ -85,6 +99,12 @@ def check_registry(settings: Settings, now: datetime | None = None) -> list[Chec
                     QueuedMail.sent_at.is_(None)
                 )
             ).one()
+    except (SQLAlchemyError, ValueError) as exc:
+        # Tables dropped or rows that no longer decode: the chain cannot be walked, which is
+        # as much a failure as a broken link.
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+        name = "mail queue" if checks else "audit chain"  # whichever was being read
+        return [*checks, Check(name, "fail", f"cannot be read: {lines[0]}")]
     finally:
         factory.kw["bind"].dispose()
     if not pending:
@@ -105,9 +125,14 @@ def check_mail(settings: Settings) -> list[Check]:
 
     if not settings.smtp_host:
         folder = Path(settings.outbox_dir)
-        probe = folder if folder.is_dir() else folder.parent
+        if folder.exists() and not folder.is_dir():
+            return [Check("mail", "fail", f"outbox {folder} is not a directory")]
+        # The outbox and its missing parents are made on first use: probe what exists.
+        probe = folder.absolute()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
         try:
-            with tempfile.NamedTemporaryFile(dir=probe or Path("."), prefix=".doctor-"):
+            with tempfile.NamedTemporaryFile(dir=probe, prefix=".doctor-"):
                 pass
         except OSError as exc:
             return [Check("mail", "fail", f"outbox {folder} is not writable: {exc.strerror}")]
@@ -134,6 +159,7 @@ def check_mail(settings: Settings) -> list[Check]:
 
 
 def check_secret(settings: Settings) -> list[Check]:
+    default_file = False
     if settings.secret_key is not None:
         key = settings.secret_key.get_secret_value()
         source = "NOTRAIN_SECRET_KEY"
@@ -141,22 +167,27 @@ def check_secret(settings: Settings) -> list[Check]:
         path = Path(settings.secret_key_file)
         if not path.exists():
             return [Check("secret key", "fail", f"{path} does not exist yet; set a key first")]
-        mode = stat.S_IMODE(path.stat().st_mode)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            key = path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError as exc:
+            return [Check("secret key", "fail", f"{path}: cannot read the key: {exc.strerror}")]
         if mode & 0o077:
             return [Check("secret key", "fail", f"{path} is readable by others (mode {mode:o})")]
-        key = path.read_text(encoding="utf-8", errors="replace").strip()
         source = str(path)
-        if settings.secret_key_file == Settings.model_fields["secret_key_file"].default:
-            return [
-                Check(
-                    "secret key",
-                    "warn",
-                    f"{source}: the default file in the working directory "
-                    f"({os.getcwd()}); keep the key where it is backed up and protected",
-                )
-            ]
+        default_file = settings.secret_key_file == Settings.model_fields["secret_key_file"].default
+    # A weak key fails wherever it is kept; only a strong one earns the location warning.
     if len(key) < 32 or key.lower() in WEAK_KEYS or len(set(key)) < 8:
         return [Check("secret key", "fail", f"{source}: the key is short or guessable")]
+    if default_file:
+        return [
+            Check(
+                "secret key",
+                "warn",
+                f"{source}: the default file in the working directory "
+                f"({os.getcwd()}); keep the key where it is backed up and protected",
+            )
+        ]
     return [Check("secret key", "ok", f"{source}: set, {len(key)} characters")]
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from notrain.cli.common import out
 from notrain.settings import get_settings
 
-MARKS = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+MARKS = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
 
 
 def register(app: typer.Typer) -> None:
@@ -18,17 +18,14 @@ def register(app: typer.Typer) -> None:
 def doctor() -> None:
     """Check the deployment: database, migrations, mail, audit chain, secret key.
 
-    Exits 1 if any check fails; warnings do not fail.
+    Prints one line per check; exits 1 if any check fails; warnings do not fail.
     """
     from notrain.doctor import diagnose
 
     checks = diagnose(get_settings())
-    table = Table(title="notrain doctor")
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("detail")
     for check in checks:
-        table.add_row(check.name, MARKS[check.status], check.detail)
-    out.print(table)
+        # One line each, never wrapped or cut: the detail is the evidence (a path, a URL)
+        # and is read in logs and grepped as often as on a terminal.
+        out.print(f"{MARKS[check.status]} {check.name}: {escape(check.detail)}", soft_wrap=True)
     if any(c.status == "fail" for c in checks):
         raise typer.Exit(code=1)

@@ -12,7 +12,8 @@
 - **Headers**: a Content-Security-Policy without any script source (the portal has no
   JavaScript), no framing, no referrer (status links hold the request id), nosniff.
 - **Body size**: a declared ``Content-Length`` over the limit is refused with 413 before
-  anything is read; a chunked body is counted as it arrives and cut off at the limit.
+  anything is read; a chunked body is counted as it arrives and cut off at the limit. The
+  413 is the portal's usual error answer: JSON for the API, a page for a form.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.max_bytes:
-                    await self._refuse(send, too_large)
+                    await self._refuse(scope, send, too_large)
                     return
         received = 0
         started = refused = False
@@ -176,7 +177,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes and not started:
                     refused = True
-                    await self._refuse(send, too_large)
+                    await self._refuse(scope, send, too_large)
                     return {"type": "http.disconnect"}
             return message
 
@@ -194,7 +195,20 @@ class BodyLimit:
             if not refused:
                 raise
 
-    async def _refuse(self, send: Send, error: BodyTooLarge) -> None:
+    async def _refuse(self, scope: Scope, send: Send, error: BodyTooLarge) -> None:
+        """The 413: the portal's own error answer (JSON for the API, a page for a form)
+        where the app is there to render it, else the JSON error shape."""
+        app = scope.get("app")
+        if app is not None and hasattr(getattr(app, "state", None), "templates"):
+            # Imported here: responses imports this module.
+            from starlette.requests import Request
+
+            from notrain.portal.responses import error_response
+
+            response = error_response(Request(scope), error)
+            response.headers["connection"] = "close"
+            await response(scope, _no_body, send)
+            return
         body = json.dumps(self.error_body(error)).encode()
         await send(
             {
@@ -208,3 +222,8 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _no_body() -> Message:
+    # What a response may ask for while it is sent; the refused body is never read.
+    return {"type": "http.disconnect"}
