@@ -214,11 +214,19 @@ def test_a_huge_string_in_jsonl_is_data_not_an_error(
     assert (out / "manifest.json").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus input bug: DuckDB reads all-empty lists as JSON[] and the type check "
-    "refuses a valid file (src/notrain/corpus, not this audit's to change)",
-)
+def test_a_huge_string_in_csv_is_data_not_an_error(
+    tmp_path: Path, world: tuple[Path, Path, Path, dict[str, object]]
+) -> None:
+    accounts, _, registry, _ = world
+    huge = tmp_path / "huge.csv"
+    line = "1,1,post,public,2025-01-01T00:00:00Z,{text},,,[],[]".format(text="x" * 5_000_000)
+    huge.write_text(HEADER + "\n" + line + "\n")
+    out = tmp_path / "out"
+    proc = _build(huge, accounts, registry, out)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "manifest.json").exists()
+
+
 def test_a_valid_jsonl_whose_lists_are_all_empty_builds(
     tmp_path: Path, world: tuple[Path, Path, Path, dict[str, object]]
 ) -> None:

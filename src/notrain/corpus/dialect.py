@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from notrain.corpus.redaction import for_engine, replacement_for
+from notrain.corpus.redaction import (
+    DOTTED_CAPITAL_I,
+    FOLD_FROM,
+    FOLD_TO,
+    JAVA_FOLDED_LETTERS,
+    for_engine,
+    replacement_for,
+)
 
 
 @dataclass(frozen=True)
@@ -32,15 +39,43 @@ class Dialect:
         return self.string(for_engine(pattern, self.java_regex, folded))
 
     def handle_literal(self, expr: str) -> str:
-        """A lower-case handle (SQL ``expr``) as a literal inside a ``(?i)`` pattern.
+        """A folded handle (SQL ``expr``, see :meth:`fold`) as a literal in a ``(?i)`` pattern.
 
-        Handles are validated to ``[A-Za-z0-9_.]``: the dot needs escaping, and for Java an
-        ``i`` needs ASCII-only folding (see :func:`~notrain.corpus.redaction.for_engine`).
+        Handles hold letters, digits, marks, "_" and dots: the dot needs escaping, and for
+        Java the letters it folds other than RE2 are rewritten as
+        :func:`~notrain.corpus.redaction.for_engine` does.
         """
-        escaped = f"replace({expr}, '.', {self.string(chr(92) + '.')})"
+        literal = f"replace({expr}, '.', {self.string(chr(92) + '.')})"
         if self.java_regex:
-            return f"replace({escaped}, 'i', {self.string('(?-u:i)')})"
-        return escaped
+            # "i" first: the rewritten forms of the others hold an "i" of their own.
+            for letter in JAVA_FOLDED_LETTERS:
+                java = for_engine(letter, java=True, folded=True)
+                literal = f"replace({literal}, {self.string(letter)}, {self.string(java)})"
+        return literal
+
+    def fold(self, expr: str) -> str:
+        """A handle folded the same way in both engines, and as RE2's ``(?i)`` does.
+
+        ``lower`` alone differs: Java makes "İ" two letters and a final "Σ" a "ς", and
+        neither joins the long s with "s". "İ" is kept as it is, behind a private-use letter.
+        """
+        keep = "\ue000"
+        source = self.string(FOLD_FROM + DOTTED_CAPITAL_I)
+        target = self.string(FOLD_TO + keep)
+        lowered = f"lower(translate({expr}, {source}, {target}))"
+        return f"replace({lowered}, {self.string(keep)}, {self.string(DOTTED_CAPITAL_I)})"
+
+    def has_non_ascii(self, expr: str) -> str:
+        """Whether the string ``expr`` holds a character outside ASCII (more bytes than
+        characters in UTF-8): a cheap test that spares a regular expression."""
+        octets = "strlen" if self.name == "duckdb" else "octet_length"
+        return f"{octets}({expr}) <> length({expr})"
+
+    def positions(self, expr: str) -> str:
+        """The list 1, 2, ... up to the length of the string ``expr``."""
+        if self.name == "duckdb":
+            return f"range(1, length({expr}) + 1)"
+        return f"sequence(1, length({expr}))"
 
     def strings(self, values: list[str] | tuple[str, ...]) -> str:
         return ", ".join(self.string(v) for v in values) if values else "NULL"

@@ -156,13 +156,19 @@ LEFT JOIN decisions x ON a.user_id = x.subject_id"""
         handle_ok = d.full_match("a.handle", redaction.HANDLE_BODY)
         return f"""
 SELECT x.subject_id AS id,
-       CASE WHEN {handle_ok} THEN lower(a.handle) END AS handle
+       CASE WHEN {handle_ok} THEN {d.fold("a.handle")} END AS handle
 FROM decisions x
 LEFT JOIN accounts a ON a.user_id = x.subject_id
 WHERE x.erased OR x.objected_at IS NOT NULL"""
 
     def third_party_sql(self, d: Dialect) -> str:
         media = d.strings(MEDIA_KINDS)
+        prefix_end = redaction.MENTION_PREFIX_END
+        runs = d.filter_list(
+            f"regexp_extract_all(text, {d.string(redaction.MENTION_RUN_EXTRACT)}, 2)",
+            "x",
+            d.full_match("x", redaction.NON_ASCII),
+        )
         return f"""
 SELECT r.content_id,
        max(CASE WHEN r.src = 'tag' AND r.kind IN ({media}) THEN 1 ELSE 0 END) = 1 AS tag_hit,
@@ -188,7 +194,23 @@ FROM (
                    AS written
         FROM content WHERE instr(text, '@') > 0
     ) w
-    JOIN blocked b ON lower(w.written) = b.handle
+    JOIN blocked b ON {d.fold("w.written")} = b.handle
+    UNION ALL
+    -- and so does a handle of other scripts, ended where an ASCII one would be ("@ünalさん")
+    SELECT p.content_id, p.kind, b.id, b.handle, 'mention' AS src
+    FROM (
+        SELECT content_id, kind, substr(run, 1, n) AS written
+        FROM (
+            SELECT content_id, kind, run, {d.explode(d.positions("run"))} AS n
+            FROM (
+                SELECT content_id, kind, {d.explode(runs)} AS run
+                FROM content WHERE instr(text, '@') > 0 AND {d.has_non_ascii("text")}
+            ) u
+        ) v
+        WHERE (n = length(run) OR {d.full_match("substr(run, n + 1)", prefix_end)})
+            AND {d.full_match("substr(run, 1, n)", redaction.NON_ASCII)}
+    ) p
+    JOIN blocked b ON {d.fold("p.written")} = b.handle
 ) r
 GROUP BY r.content_id"""
 

@@ -25,10 +25,15 @@ HANDLE_REDACTED = "@[redacted]"
 # (NFD) text spells accents with, so "e\u0301" ends no word before its accent.
 _WORD = r"\p{L}\p{N}\p{M}_"
 
-# A handle as it is written after "@": letters, digits, "_" and inner dots ("anna.k").
+# A handle: letters, digits and combining marks of any script, "_" and inner dots
+# ("anna.k", "ünal", "josé_r").
+HANDLE_LETTERS = r"\p{L}\p{N}\p{M}_"
+HANDLE_BODY = rf"[{HANDLE_LETTERS}](?:[{HANDLE_LETTERS}.]*[{HANDLE_LETTERS}])?"
+
+# Where a mention starts and ends is decided on ASCII alone, as it always was: "@bobさん"
+# names bob, and "@ünalさん" names ünal, the way an ASCII handle would be found.
 HANDLE_CHARS = r"A-Za-z0-9_"
-HANDLE_BODY = rf"[{HANDLE_CHARS}](?:[{HANDLE_CHARS}.]*[{HANDLE_CHARS}])?"
-_VALID_HANDLE = re.compile(rf"^{HANDLE_BODY}$")
+_ASCII_HANDLE_BODY = rf"[{HANDLE_CHARS}](?:[{HANDLE_CHARS}.]*[{HANDLE_CHARS}])?"
 
 # An "@" starts a mention only when it does not continue a word or an e-mail address.
 _MENTION_LEFT = rf"(^|[^{HANDLE_CHARS}.@])"
@@ -36,8 +41,22 @@ _MENTION_LEFT = rf"(^|[^{HANDLE_CHARS}.@])"
 # sentence-ending dot ("thanks @bob.").
 _MENTION_RIGHT = rf"(\.?[^{HANDLE_CHARS}.]|\.?$|\.\.)"
 
-MENTION_EXTRACT = rf"{_MENTION_LEFT}@({HANDLE_BODY})"
-"""Group 2 of every match is a handle mentioned in the text."""
+MENTION_EXTRACT = rf"{_MENTION_LEFT}@({_ASCII_HANDLE_BODY})"
+"""Group 2 of every match is an ASCII handle mentioned in the text."""
+
+MENTION_RUN_EXTRACT = rf"{_MENTION_LEFT}@({HANDLE_BODY})"
+"""Group 2 of every match is the run of handle characters after an "@".
+
+A handle with other than ASCII in it is mentioned by every prefix of such a run that
+holds a non-ASCII character and ends where :data:`MENTION_PREFIX_END` says a mention may.
+"""
+
+NON_ASCII = r".*[^\x{0000}-\x{007f}].*"
+"""A (full-match) pattern for text with a character outside ASCII."""
+
+MENTION_PREFIX_END = r"(?:\.?[^\x{0000}-\x{007f}]|\.\.).*"
+"""What may follow a handle inside a run (full match): the mention boundary of
+``_MENTION_RIGHT`` applied to handle characters, which ends only at non-ASCII ones."""
 
 # Internationalised addresses ("josé@müller.de") are addresses too: letters of any script.
 _EMAIL_CHARS = r"\p{L}\p{N}\p{M}"
@@ -74,6 +93,11 @@ _SPACE = (
 IDENTIFIERS_PER_PATTERN = 500
 MIN_IDENTIFIER_LENGTH = 2
 
+# RE2's (?i) adds these to [A-Za-z]: the Kelvin sign folds to k, the long s to s.
+_FOLDED_INTO_ASCII = "\u212a\u017f"
+_DOTLESS_I = "\u0131"
+_SHARP_S, _CAPITAL_SHARP_S = "\u00df", "\u1e9e"
+
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}-/#&~")
 
 
@@ -83,7 +107,41 @@ def escape(literal: str) -> str:
 
 
 def is_valid_handle(handle: str) -> bool:
-    return bool(_VALID_HANDLE.match(handle))
+    """Whether ``handle`` matches :data:`HANDLE_BODY` (as Python's Unicode tables see it)."""
+
+    def letter(ch: str) -> bool:
+        return ch == "_" or unicodedata.category(ch)[0] in "LNM"
+
+    return (
+        bool(handle)
+        and letter(handle[0])
+        and letter(handle[-1])
+        and all(letter(ch) or ch == "." for ch in handle)
+    )
+
+
+def _fold_table() -> tuple[str, str]:
+    # Letters RE2's (?i) folds together but lower() leaves apart (the long s and "s", the
+    # final and the medial sigma), mapped to the lower-case one; the capital sigma too,
+    # which Java lower-cases to the final sigma at the end of a word.
+    pairs = {"\u03a3": "\u03c3"}
+    for code in range(0x80, 0x10000):
+        ch = chr(code)
+        folded = ch.casefold()
+        if len(folded) == 1 and folded != ch.lower() and folded.lower() == folded:
+            pairs[ch] = folded
+    return "".join(pairs), "".join(pairs.values())
+
+
+FOLD_FROM, FOLD_TO = _fold_table()
+"""``translate`` these before ``lower`` so both engines fold a handle as RE2 does."""
+
+DOTTED_CAPITAL_I = "\u0130"
+"""RE2 folds "İ" with no other letter, DuckDB lower-cases it to "i", Java to "i\u0307":
+a handle keeps it as it is."""
+
+JAVA_FOLDED_LETTERS = f"i{_DOTLESS_I}{_SHARP_S}{DOTTED_CAPITAL_I}"
+"""The letters a folded handle may hold that Java must match other than by ``(?iu)``."""
 
 
 def normalise_identifier(raw: str) -> str | None:
@@ -137,12 +195,6 @@ def mention_pattern_suffix() -> str:
     return rf"){_MENTION_RIGHT}"
 
 
-# RE2's (?i) adds these to [A-Za-z]: the Kelvin sign folds to k, the long s to s.
-_FOLDED_INTO_ASCII = "\u212a\u017f"
-_DOTLESS_I = "\u0131"
-_SHARP_S, _CAPITAL_SHARP_S = "\u00df", "\u1e9e"
-
-
 def for_engine(pattern: str, java: bool, folded: bool | None = None) -> str:
     """A pattern as the engine's regex library must read it to match as RE2 does.
 
@@ -188,7 +240,7 @@ def _java_folding(body: str) -> str:
             continue
         if ch in "iI":
             out.append(f"(?-u:{ch})")
-        elif ch == _DOTLESS_I:
+        elif ch in (_DOTLESS_I, DOTTED_CAPITAL_I):
             out.append(f"(?-i:{ch})")
         elif ch == _SHARP_S:
             # Java does not fold a lone ß (it has no one-letter capital) to ẞ; RE2 does.
