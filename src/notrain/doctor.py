@@ -76,7 +76,7 @@ def check_registry(settings: Settings, now: datetime | None = None) -> list[Chec
     from sqlalchemy.exc import SQLAlchemyError
 
     from notrain.registry import audit
-    from notrain.registry.db import session_factory
+    from notrain.registry.db import first_line, session_factory
     from notrain.registry.models import QueuedMail
 
     now = now or datetime.now(UTC)
@@ -102,9 +102,8 @@ def check_registry(settings: Settings, now: datetime | None = None) -> list[Chec
     except (SQLAlchemyError, ValueError) as exc:
         # Tables dropped or rows that no longer decode: the chain cannot be walked, which is
         # as much a failure as a broken link.
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
         name = "mail queue" if checks else "audit chain"  # whichever was being read
-        return [*checks, Check(name, "fail", f"cannot be read: {lines[0]}")]
+        return [*checks, Check(name, "fail", f"cannot be read: {first_line(exc)}")]
     finally:
         factory.kw["bind"].dispose()
     if not pending:

@@ -251,14 +251,13 @@ def recall(
     ] = True,
 ) -> None:
     """Write a new version of a dataset without what later objections and erasures disallow."""
+    from notrain.corpus.dataset import refuse_existing
     from notrain.corpus.recall import RecallRequest, read_manifest, recall_dataset
-    from notrain.errors import OutputError
     from notrain.policy.loader import load_policy
 
     settings = get_settings()
     parent = _dataset_dir(dataset)
-    if out_dir.exists():  # before a snapshot is exported for it
-        raise OutputError(f"{out_dir}: already exists; choose a new directory for the dataset")
+    refuse_existing(out_dir)  # before a snapshot is exported for it
     if registry is None:
         recorded = list(read_manifest(parent)["inputs"]["accounts"])
         registry = _export_snapshot(

@@ -104,11 +104,16 @@ def staging_path(out: L, storage: Storage = LOCAL) -> L:
     return Path(staging) if isinstance(out, Path) else staging
 
 
+def refuse_existing(out: str | Path, storage: Storage = LOCAL) -> None:
+    """A dataset is never written over: an existing output is refused."""
+    if storage.exists(str(out)):
+        raise OutputError(f"{out}: already exists; choose a new directory for the dataset")
+
+
 def staging_dir(out: L, storage: Storage = LOCAL) -> L:
     """A fresh staging directory beside ``out`` (same file system, so rename is cheap)."""
     where = str(out)
-    if storage.exists(where):
-        raise OutputError(f"{out}: already exists; choose a new directory for the dataset")
+    refuse_existing(out, storage)
     staging = staging_path(where, storage)
     try:
         storage.mkdirs(storage.parent(where))

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from notrain.contracts import CONTENT, DATASET, LINEAGE
 from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
@@ -97,7 +96,12 @@ def recall_shards(
         # back from the shards just written, in shard order.
         written = ", ".join(_quote(staging / name) for name, _ in output.shards)
         lineage = ", ".join(f'"{c}"' for c in LINEAGE.names)
-        relation = f"read_parquet([{written}])" if written else _empty(LINEAGE)
+        # With no shard left, the parent's lineage gives the columns and no row.
+        relation = (
+            f"read_parquet([{written}])"
+            if written
+            else f"(SELECT * FROM read_parquet({_quote(parent / LINEAGE_FILE)}) LIMIT 0)"
+        )
         con.execute(
             f"COPY (SELECT {lineage} FROM {relation}) TO {_quote(staging / LINEAGE_FILE)} "
             "(FORMAT parquet, COMPRESSION zstd)"
@@ -135,15 +139,6 @@ def _write_removed(
     )
 
 
-def _empty(schema: pa.Schema) -> str:
-    """A relation with ``schema``'s columns and no row."""
-    columns = ", ".join(
-        f'CAST(NULL AS {"BIGINT[]" if pa.types.is_list(f.type) else "BIGINT"}) AS "{f.name}"'
-        for f in schema
-    )
-    return f"(SELECT {columns} WHERE FALSE)"
-
-
 def _score(
     con: duckdb.DuckDBPyConnection, engine: DuckDBEngine, plan: BuildPlan, source: Path
 ) -> tuple[int, int]:
@@ -174,11 +169,7 @@ def _score(
         "CREATE OR REPLACE TEMP TABLE hits AS SELECT * FROM shard "
         f"WHERE {touched} AND content_id NOT IN (SELECT content_id FROM gone)"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE hit_authors AS SELECT * FROM authors "
-        "WHERE user_id IN (SELECT author_id FROM hits)"
-    )
-    changed_rows = plan.kept_sql(d, source_hash_given=True, content="hits", authors="hit_authors")
+    changed_rows = plan.kept_sql(d, source_hash_given=True, content="hits")
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS {changed_rows}")
     changed = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
     return removed, changed

@@ -336,10 +336,10 @@ END"""
     def _escaped_handles(d: Dialect, handles: str) -> str:
         return d.transform_list(handles, "h", d.handle_literal("h"))
 
-    def _joined(self, content: str = "content", authors: str = "authors") -> str:
+    def _joined(self, content: str = "content") -> str:
         joined = f"""
     FROM {content} c
-    LEFT JOIN {authors} a ON c.author_id = a.user_id
+    LEFT JOIN authors a ON c.author_id = a.user_id
     LEFT JOIN third_party t ON c.content_id = t.content_id"""
         if self.signals:
             joined += "\n    LEFT JOIN signals sg ON c.content_id = sg.content_id"
@@ -359,14 +359,12 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         d: Dialect,
         source_hash_given: bool = False,
         content: str = "content",
-        authors: str = "authors",
     ) -> str:
         """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash.
 
         With ``source_hash_given`` the content relation already carries ``source_sha256``
-        (a recall re-reading a dataset's shards) and it is kept as it is. ``content`` and
-        ``authors`` name the relations read (a recall passes the few rows it redacts again,
-        and their authors).
+        (a recall re-reading a dataset's shards) and it is kept as it is. ``content`` names
+        the relation read (a recall passes the few rows it redacts again).
         """
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
         # Only rows that name a blocked person need their lists filtered.
@@ -405,7 +403,7 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         return f"""
 WITH s AS (
     SELECT c.*, t.blocked_ids, t.mention_handles
-    {self._joined(content, authors)}
+    {self._joined(content)}
     WHERE ({self.reason_sql(d)}) IS NULL
 ),
 {chain}

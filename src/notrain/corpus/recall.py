@@ -95,8 +95,11 @@ def _old_identifiers(engine: DuckDBEngine, manifest: dict[str, Any]) -> set[str]
     return set(engine.identifiers(old, manifest["as_of"]))
 
 
-def _recount(counts: dict[str, Any], removed: list[tuple[str, str | None, str, int]]) -> None:
-    """Move the removed rows ((reason, country, kind, rows) groups) from kept to excluded."""
+def _recount(
+    counts: dict[str, Any], removed: list[tuple[str, str | None, str, int]]
+) -> Counter[str]:
+    """Move the removed rows ((reason, country, kind, rows) groups) from kept to excluded;
+    the removed rows by reason."""
     by_reason: Counter[str] = Counter()
     by_country: Counter[str] = Counter()
     by_kind: Counter[str] = Counter()
@@ -117,6 +120,7 @@ def _recount(counts: dict[str, Any], removed: list[tuple[str, str | None, str, i
                 del kept[value]
             excluded[value] = excluded.get(value, 0) + n
         counts[f"excluded_by_{key}"] = dict(sorted(excluded.items()))
+    return by_reason
 
 
 def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> BuildResult:
@@ -163,12 +167,9 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE,
             progress=lambda done: report("recalling", done, total),
         )  # fmt: skip
-        removed_by_reason: Counter[str] = Counter()
-        for reason, _, _, n in output.removed:
-            removed_by_reason[reason] += n
         shutil.rmtree(staging / ".spill", ignore_errors=True)
         counts = json.loads(json.dumps(manifest["counts"]))
-        _recount(counts, output.removed)
+        removed_by_reason = _recount(counts, output.removed)
         identity = {
             "parent": manifest["dataset_id"],
             "as_of": as_of.isoformat(),

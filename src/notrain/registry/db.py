@@ -109,7 +109,7 @@ def migrate(engine: Engine) -> str:
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
         raise DatabaseError(
-            f"{safe_url(engine.url)}: migration failed: {_first_line(exc)}"
+            f"{safe_url(engine.url)}: migration failed: {first_line(exc)}"
         ) from None
     return head_revision()
 
@@ -119,7 +119,7 @@ def ensure_schema(engine: Engine) -> None:
     try:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"{safe_url(engine.url)}: cannot connect: {_first_line(exc)}") from None
+        raise DatabaseError(f"{safe_url(engine.url)}: cannot connect: {first_line(exc)}") from None
     if current != head_revision():
         migrate(engine)
 
@@ -132,6 +132,6 @@ def session_factory(url: str, *, migrate_schema: bool = True) -> sessionmaker[Se
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text_ = str(getattr(exc, "orig", None) or exc).strip()
     return text_.splitlines()[0] if text_ else type(exc).__name__
