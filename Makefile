@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := demo
 
-.PHONY: setup system demo test lint format bench clean
+.PHONY: setup system demo test docs serve lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ system:
 
 # The demo's registry lives in demo/, like everything else it writes.
 DEMO_ENV := NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key NOTRAIN_DATABASE_URL=sqlite:///$(DEMO)/registry.db
+SERVE_ENV := $(DEMO_ENV) NOTRAIN_ACCOUNTS_PATH=$(DEMO)/platform/accounts.parquet NOTRAIN_OUTBOX_DIR=$(DEMO)/outbox
 
 demo: setup
 	rm -rf $(DEMO)
@@ -49,6 +50,12 @@ demo: setup
 		--out $(DEMO)/dataset-recalled
 	$(BIN)/notrain dataset verify $(DEMO)/dataset-recalled
 	$(DEMO_ENV) $(BIN)/notrain impact --since 2026-06-01
+	# An officer account for the console, so that `make serve` opens a working portal.
+	printf 'demo-officer-password\n' | $(DEMO_ENV) $(BIN)/notrain admin create-user officer --password-stdin
+	@echo
+	@echo "The portal on the demo's registry:   make serve"
+	@echo "then open http://127.0.0.1:8000/ (console: /console, officer / demo-officer-password;"
+	@echo "mail, with the codes, lands in $(DEMO)/outbox)"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
@@ -59,8 +66,18 @@ format: setup
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-test: setup system lint
-	$(BIN)/python -m pytest -n 2
+# Starts (and stops) a throwaway PostgreSQL unless NOTRAIN_TEST_POSTGRES_URL is given.
+test: setup system lint docs
+	scripts/test.sh
+
+# The documentation site (MkDocs); warnings are errors.
+docs: setup
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/docs
+
+# The portal on the demo's registry, with an officer account (made by `make demo`).
+serve: setup
+	@test -f $(DEMO)/registry.db || { echo "no demo registry yet: run make demo first" >&2; exit 1; }
+	$(SERVE_ENV) $(BIN)/notrain serve --host 127.0.0.1 --port 8000
 
 bench: setup
 	$(BIN)/python benchmarks/build.py
