@@ -72,7 +72,7 @@ test: setup system lint docs
 
 # The documentation site (MkDocs); warnings are errors.
 docs: setup
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/docs
 
 # The portal on the demo's registry, with an officer account (made by `make demo`).
 serve: setup
