@@ -21,8 +21,9 @@ from starlette.responses import Response
 from notrain.errors import NotrainError, RequestInvalid, RequestStateError
 from notrain.portal import sessions
 from notrain.portal.context import portal_of
-from notrain.portal.pages import check_request_id, client_ip, csrf_guard
+from notrain.portal.pages import client_ip, csrf_guard
 from notrain.portal.reports import charts, reports_csv, reports_data
+from notrain.portal.request_access import check_request_id
 from notrain.portal.responses import (
     error_text,
     gettext_of,

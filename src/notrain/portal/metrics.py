@@ -42,6 +42,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.verification_slowed = Counter(
+            "notrain_verification_slowed_total",
+            "Codes refused for a moment because failed verifications across all addresses "
+            "passed their hourly ceiling (NOTRAIN_CODE_FAILURE_CEILING).",
+            registry=self.registry,
+        )
         self.decided = Counter(
             "notrain_requests_decided_total",
             "Decisions taken in the console, by outcome.",

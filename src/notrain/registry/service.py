@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from notrain.mail.queue import DeliveryReport, deliver_due
 from notrain.mail.transport import Transport
-from notrain.registry import audit, deadlines, decisions, intake, notices
+from notrain.registry import audit, deadlines, decisions, intake, notices, status_tokens
 from notrain.registry.accounts import AccountDirectory, NoAccounts, load_accounts
 from notrain.registry.config import RegistryConfig
 from notrain.registry.db import session_factory
@@ -56,9 +56,14 @@ class Registry:
 
     # -- requesters ----------------------------------------------------------------------
 
-    def submit(self, form: RequestForm, source: str = "portal") -> Receipt:
-        """Take a request in and send a code; a pending duplicate is returned as it is."""
-        return intake.submit(self.session, self.config, clean(form), now=self.now(), source=source)
+    def submit(
+        self, form: RequestForm, source: str = "portal", *, client: str | None = None
+    ) -> Receipt:
+        """Take a request in and send a code: always a new request, whatever exists; codes
+        are counted per ``client`` (its network address) and address."""
+        return intake.submit(
+            self.session, self.config, clean(form), now=self.now(), source=source, client=client
+        )
 
     def resend_code(self, request_id: str) -> Receipt:
         return intake.resend(self.session, self.config, request_id, now=self.now())
@@ -68,11 +73,30 @@ class Registry:
             self.session, self.config, self.accounts, request_id, code, now=self.now()
         )
 
-    def status(self, request_id: str) -> PublicStatus:
+    def awaiting_code(self, request_id: str) -> bool:
+        """Whether the request still waits for its code (what the id alone may tell)."""
         with intake.step(self.session):
             request = intake.load(self.session, request_id)
+            return request.state == "submitted" and request.merged_into is None
+
+    def open(self, request_id: str, token: str | None) -> None:
+        """Check that ``token`` is the request's status token; else RequestNotFound, as for a
+        request that does not exist."""
+        with intake.step(self.session):
+            intake.check_token(self.session, self.config.secret_key, request_id, token)
+
+    def status(self, request_id: str, token: str | None) -> PublicStatus:
+        """The request's stage, for the holder of its status token."""
+        with intake.step(self.session):
+            request = intake.check_token(self.session, self.config.secret_key, request_id, token)
             stage = stage_of(request.state)
             return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
+
+    def status_token(self, request_id: str) -> str | None:
+        """The token of a verified request, for an officer who must send its link again."""
+        with intake.step(self.session):
+            request = intake.load(self.session, request_id)
+            return status_tokens.token_for(self.config.secret_key, request)
 
     # -- officers ------------------------------------------------------------------------
 

@@ -32,15 +32,17 @@ class Receipt:
 class Outcome:
     """The answer to a verified code, for the person who proved the address is theirs."""
 
-    request_id: str
+    request_id: str  # the request the code opened: a duplicate's is the pending one's
     state: str
     due_at: datetime
     message: str
+    status_token: str  # opens the request's status and answer; given only here
 
 
 @dataclass(frozen=True)
 class PublicStatus:
-    """What anyone holding the request id may see: the stage, never the decision's basis."""
+    """What the holder of the request's status token sees: the stage, never the decision's
+    basis."""
 
     request_id: str
     stage: str  # awaiting_code, received, answered
