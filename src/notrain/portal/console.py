@@ -35,6 +35,7 @@ from notrain.portal.responses import (
 )
 from notrain.portal.security import cookie_name
 from notrain.portal.training import REQUEST_KIND_LABELS
+from notrain.registry.officers import normalise_username
 from notrain.registry.service import Registry
 from notrain.registry.states import RequestState
 
@@ -97,7 +98,8 @@ def login(
     portal = portal_of(request)
     limit = portal.settings.portal_login_rate_limit
     try:
-        for bucket, key in (("login-ip", client_ip(request)), ("login-name", username.lower())):
+        name = normalise_username(username)  # what the look-up uses, so the limit holds
+        for bucket, key in (("login-ip", client_ip(request)), ("login-name", name)):
             portal.limiter.hit(bucket, key, limit=limit, window=LOGIN_WINDOW,
                                message="too many sign-in attempts")  # fmt: skip
         with portal.registry() as registry:
