@@ -111,7 +111,7 @@ class Site:
 
 @pytest.fixture
 def client(app: FastAPI, portal_settings: Settings) -> Iterator[Site]:
-    with TestClient(app, base_url="http://testserver") as test_client:
+    with TestClient(app, base_url="http://testserver", client=("127.0.0.1", 50000)) as test_client:
         yield Site(test_client, Path(portal_settings.outbox_dir))
 
 

@@ -20,6 +20,7 @@ from notrain.mail.transport import Transport
 from notrain.portal import api, console, pages
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware
+from notrain.portal.metrics import check_access as check_metrics_access
 from notrain.portal.models import ErrorResponse, Health
 from notrain.portal.responses import CatchAll, Templates, error_dict, handle
 from notrain.portal.security import BodyLimit, SecurityHeaders
@@ -100,7 +101,11 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        return Response(portal_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        portal = portal_of(request)
+        secret = portal.settings.metrics_token
+        check_metrics_access(request, secret.get_secret_value() if secret else None)
+        portal.read_gauges()
+        return Response(portal.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     # Outermost last: metrics see every answer, headers go on every answer (413 and 500
     # included), the body limit acts before anything reads the body.

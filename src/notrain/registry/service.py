@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from notrain.mail.queue import DeliveryReport, deliver_due
 from notrain.mail.transport import Transport
-from notrain.registry import audit, deadlines, decisions, intake, notices, status_tokens
+from notrain.registry import (
+    audit,
+    deadlines,
+    decisions,
+    intake,
+    notices,
+    status_tokens,
+    verification,
+)
 from notrain.registry.accounts import AccountDirectory, NoAccounts, load_accounts
 from notrain.registry.config import RegistryConfig
 from notrain.registry.db import session_factory
@@ -97,6 +105,11 @@ class Registry:
         with intake.step(self.session):
             request = intake.load(self.session, request_id)
             return status_tokens.token_for(self.config.secret_key, request)
+
+    def verification_failures(self) -> int:
+        """Failed verifications over the last hour, all addresses (see verification.py)."""
+        with intake.step(self.session):
+            return verification.failures_last_hour(self.session, self.now())
 
     # -- officers ------------------------------------------------------------------------
 
