@@ -48,8 +48,8 @@ def test_metrics_need_the_token_or_loopback(portal_settings: Settings, clock: Fa
     open_app = create_app(portal_settings, clock=clock, deliver_mail=False)
     with TestClient(open_app, client=("127.0.0.1", 5000)) as local:
         assert local.get("/metrics").status_code == 200
-        for remote in ("203.0.113.5", "10.0.0.8"):
-            away = TestClient(open_app, client=(remote, 5000)).get("/metrics")
+        for address in ("203.0.113.5", "10.0.0.8"):
+            away = TestClient(open_app, client=(address, 5000)).get("/metrics")
             assert away.status_code == 403
             assert "notrain_" not in away.text
     secret = "metrics-token-0123456789"
