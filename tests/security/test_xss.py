@@ -70,7 +70,7 @@ def _workflow(site: Site) -> dict[str, str]:
     steps = [
         ("rejected", "decide", {"outcome": "reject", "reason": REJECT}),
         ("answered", "extend", {"months": "1", "reason": EXTEND}),
-        ("answered", "decide", {"outcome": "accept"}),
+        ("answered", "decide", {"outcome": "accept", "identity_checked": "yes"}),
         ("answered", "apply", {"answer": ANSWER}),
     ]
     for which, action, fields in steps:

@@ -27,7 +27,7 @@ from notrain.registry.deadlines import due_at
 from notrain.registry.forms import CleanRequest
 from notrain.registry.models import Request, RequestIdentifier, RequestSubject
 from notrain.registry.states import AUTO_ACCEPTED_KINDS, RequestKind, RequestState, transition
-from notrain.registry.views import Outcome, Receipt
+from notrain.registry.views import REVIEW_REASONS, Outcome, Receipt, beyond_address
 
 # A request counts as pending until it is decided: an import of the same content returns
 # it, and a verified duplicate is merged into it (only verified ones: an unverified request
@@ -286,21 +286,22 @@ def route(
     if by_handle is not None and by_handle not in by_email:
         request.subjects.append(RequestSubject(subject_id=by_handle, matched_by="handle"))
     request.member = bool(by_email)
-    reasons: list[str] = []
+    review: list[str] = []  # the reasons' codes (views.REVIEW_REASONS), for the console
     if not by_email:
-        reasons.append("no account has this address")
+        review.append("no_account")
     if request.handle and by_handle not in by_email:
-        reasons.append("the handle is not an account with this address")
-    if any(i.kind != "email" or i.value != request.email for i in request.identifiers):
-        reasons.append("identifiers beyond the address")
+        review.append("handle_elsewhere")
+    if beyond_address(request):
+        review.append("identifiers")
     kind = RequestKind(request.kind)
     if kind not in AUTO_ACCEPTED_KINDS:
-        reasons.append(f"{kind.value} requests are decided by a person")
+        review.append("needs_person")
     session.flush()
-    if reasons:
+    if review:
+        reasons = [REVIEW_REASONS[code].format(kind=kind.value) for code in review]
         transition(
             session, request, RequestState.NEEDS_REVIEW, at=now, actor=actor,
-            reason="; ".join(reasons), subjects=len(request.subjects),
+            reason="; ".join(reasons), subjects=len(request.subjects), review=review,
         )  # fmt: skip
         template = notices.REVIEW
     else:

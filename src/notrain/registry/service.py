@@ -9,7 +9,9 @@ errors from :mod:`notrain.errors`. Mail is queued by the steps and sent by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import builtins
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from notrain.errors import RequestInvalid
 from notrain.mail.queue import DeliveryReport, deliver_due
 from notrain.mail.transport import Transport
 from notrain.registry import (
@@ -34,9 +37,16 @@ from notrain.registry.db import session_factory
 from notrain.registry.export import ExportResult, export_snapshot
 from notrain.registry.forms import RequestForm, clean
 from notrain.registry.imports import ImportResult, import_requests
-from notrain.registry.models import Request
+from notrain.registry.models import AuditEvent, Request
 from notrain.registry.officers import OfficerView, authenticate, create_officer
-from notrain.registry.views import Outcome, PublicStatus, Receipt, RequestView, stage_of
+from notrain.registry.views import (
+    Outcome,
+    PublicStatus,
+    Receipt,
+    RequestView,
+    review_reasons_of,
+    stage_of,
+)
 from notrain.settings import Settings, get_settings
 
 Clock = Callable[[], datetime]
@@ -114,8 +124,26 @@ class Registry:
     # -- officers ------------------------------------------------------------------------
 
     def decide(
-        self, request_id: str, *, accept: bool, officer: str, reason: str | None = None
+        self,
+        request_id: str,
+        *,
+        accept: bool,
+        officer: str,
+        reason: str | None = None,
+        identity_checked: bool = False,
     ) -> RequestView:
+        """Accept or reject. Accepting an access or erasure request that reaches beyond the
+        address its requester proved needs ``identity_checked``: the officer says they made
+        sure the requester is the person those identifiers name (audited with the decision).
+        """
+        if accept and self.get(request_id, events=False).identity_check:
+            if not identity_checked:
+                raise RequestInvalid(
+                    "identity_checked",
+                    "this request names more than the address its requester proved: confirm "
+                    "that you checked the requester is the person it names before accepting",
+                )
+            reason = f"{reason}; identity checked" if reason else "identity checked"
         decisions.decide(
             self.session, request_id, accept=accept, officer=officer, reason=reason, now=self.now()
         )
@@ -162,7 +190,25 @@ class Registry:
             selectinload(Request.identifiers), selectinload(Request.subjects)
         ).limit(limit)
         with intake.step(self.session):
-            return [RequestView.of(r) for r in self.session.scalars(stmt)]
+            found = list(self.session.scalars(stmt))
+            review = self._review_reasons([r.id for r in found if r.state == "needs_review"])
+            return [RequestView.of(r, review=review.get(r.id, [])) for r in found]
+
+    def _review_reasons(self, ids: Sequence[str]) -> dict[str, builtins.list[str]]:
+        """Why each request was put to review, from its audit events (in chunks, so a long
+        list stays within the database's limit on parameters)."""
+        events: dict[str, builtins.list[AuditEvent]] = defaultdict(builtins.list)
+        for start in range(0, len(ids), 500):
+            for event in self.session.scalars(
+                select(AuditEvent)
+                .where(
+                    AuditEvent.request_id.in_(ids[start : start + 500]),
+                    AuditEvent.action == "transition",
+                )
+                .order_by(AuditEvent.seq)
+            ):
+                events[str(event.request_id)].append(event)
+        return {request_id: review_reasons_of(found) for request_id, found in events.items()}
 
     def create_officer(self, username: str, password: str, *, actor: str) -> OfficerView:
         return create_officer(self.session, username, password, now=self.now(), actor=actor)
