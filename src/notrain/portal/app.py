@@ -22,7 +22,7 @@ from notrain.portal.context import Portal, portal_of
 from notrain.portal.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware
 from notrain.portal.metrics import check_access as check_metrics_access
 from notrain.portal.models import ErrorResponse, Health
-from notrain.portal.responses import CatchAll, Templates, error_dict, handle
+from notrain.portal.responses import CatchAll, Templates, error_dict, error_response, handle
 from notrain.portal.security import BodyLimit, SecurityHeaders
 from notrain.registry.service import Clock, utc_now
 from notrain.settings import Settings, get_settings
@@ -110,7 +110,8 @@ def create_app(
     # Outermost last: metrics see every answer, headers go on every answer (413 and 500
     # included), the body limit acts before anything reads the body.
     app.add_middleware(CatchAll)
-    app.add_middleware(BodyLimit, max_bytes=settings.portal_max_body_bytes, error_body=error_dict)
+    app.add_middleware(BodyLimit, max_bytes=settings.portal_max_body_bytes,
+                       error_body=error_dict, error_page=error_response)  # fmt: skip
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=portal.metrics)
     return app
