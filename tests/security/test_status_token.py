@@ -9,6 +9,9 @@ wrong codes spend only the tries of their own request's code.
 
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,3 +131,25 @@ def test_strangers_wrong_codes_never_spend_the_owners_tries(
     verified = client.client.post(f"/api/v1/requests/{owner}/verify", json={"code": code})
     assert verified.status_code == 200, verified.text
     assert verified.json()["request_id"] == owner
+
+
+def _body(path: Path) -> str:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_mail_after_verification_carries_the_status_link(client: Site) -> None:
+    receipt = client.client.post(
+        "/api/v1/requests", json={"kind": "objection", "email": ALICE, "country": "DE"}
+    ).json()
+    code = client.code(ALICE)
+    code_mail = _body(sorted(client.outbox.glob("*.eml"))[-1])
+    assert "token=" not in code_mail  # nothing opens the request before the code
+    outcome = client.client.post(
+        f"/api/v1/requests/{receipt['request_id']}/verify", json={"code": code}
+    ).json()
+    client.deliver()
+    accepted = _body(sorted(client.outbox.glob("*.eml"))[-1])
+    assert f"/requests/{receipt['request_id']}?token={outcome['status_token']}" in accepted
