@@ -48,7 +48,7 @@ def test_healthy_deployment(tmp_path: Path) -> None:
         checks = by_name(diagnose(config))
     assert {name: c.status for name, c in checks.items()} == {
         "database": "ok", "audit chain": "ok", "mail queue": "ok", "mail": "ok",
-        "secret key": "ok",
+        "secret key": "ok", "verification": "ok", "database file": "ok",
     }  # fmt: skip
 
 

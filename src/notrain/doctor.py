@@ -2,7 +2,9 @@
 
 Each check says ok, warn or fail with one line of evidence: the registry database is
 reachable and migrated, mail is configured and its server answers, the mail queue is not
-stuck, the audit chain is intact, and the secret key is not a default.
+stuck, the audit chain is intact, the secret key is not a default, failed verifications
+across all addresses are under their ceiling (past it, someone may be guessing codes), and
+the files holding codes and requests (outbox, SQLite database) are their owner's alone.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def check_registry(settings: Settings, now: datetime | None = None) -> list[Chec
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from notrain.registry import audit
+    from notrain.registry import audit, verification
     from notrain.registry.db import first_line, session_factory
     from notrain.registry.models import QueuedMail
 
@@ -99,6 +101,7 @@ def check_registry(settings: Settings, now: datetime | None = None) -> list[Chec
                     QueuedMail.sent_at.is_(None)
                 )
             ).one()
+            failures = verification.failures_last_hour(session, now)
     except (SQLAlchemyError, ValueError) as exc:
         # Tables dropped or rows that no longer decode: the chain cannot be walked, which is
         # as much a failure as a broken link.
@@ -115,6 +118,53 @@ def check_registry(settings: Settings, now: datetime | None = None) -> list[Chec
         checks.append(
             Check("mail queue", status, f"{pending} waiting, oldest since {oldest_at.isoformat()}")
         )
+    checks.append(_guessing(failures, settings.code_failure_ceiling))
+    return checks
+
+
+def _guessing(failures: int, ceiling: int) -> Check:
+    if ceiling <= 0:
+        return Check(
+            "verification",
+            "warn",
+            f"no ceiling on failed verifications (NOTRAIN_CODE_FAILURE_CEILING is 0); "
+            f"{failures} failed in the last hour",
+        )
+    if failures >= ceiling:
+        return Check(
+            "verification",
+            "warn",
+            f"{failures} failed verifications in the last hour, past the ceiling of {ceiling}: "
+            "verification is slowed for everyone; someone may be guessing codes",
+        )
+    return Check("verification", "ok", f"{failures} failed in the last hour (ceiling {ceiling})")
+
+
+def check_files(settings: Settings) -> list[Check]:
+    """The outbox (live codes) and a SQLite registry must not be readable by others."""
+    from notrain.registry.db import database_url
+
+    checks = []
+    paths: list[tuple[str, Path]] = []
+    if not settings.smtp_host:
+        paths.append(("outbox", Path(settings.outbox_dir)))
+    try:
+        parsed = database_url(settings.database_url)
+    except Exception:  # check_database already says what is wrong with the URL
+        parsed = None
+    sqlite = parsed is not None and parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed is not None and parsed.database not in (None, "", ":memory:"):
+        paths.append(("database file", Path(str(parsed.database))))
+    for name, path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue  # made on first use, with the owner's mode only
+        if mode & 0o077:
+            checks.append(Check(name, "warn", f"{path} is open to others (mode {mode:o}); "
+                                f"chmod {'700' if path.is_dir() else '600'} it"))  # fmt: skip
+        else:
+            checks.append(Check(name, "ok", f"{path}: owner only (mode {mode:o})"))
     return checks
 
 
@@ -196,4 +246,5 @@ def diagnose(settings: Settings) -> list[Check]:
         checks += check_registry(settings)
     checks += check_mail(settings)
     checks += check_secret(settings)
+    checks += check_files(settings)
     return checks

@@ -17,6 +17,7 @@
     │   ├── AuthenticationFailed  exit 15 HTTP 401  unknown officer or wrong password
     │   │   └── NotSignedIn       exit 15 HTTP 401  the console needs a signed-in officer
     │   ├── CsrfRejected          exit 2  HTTP 403  a form came without its anti-forgery token
+    │   ├── MetricsForbidden      exit 2  HTTP 403  /metrics without its token, off loopback
     │   ├── BodyTooLarge          exit 2  HTTP 413  a request body is over the portal's limit
     │   ├── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
     │   ├── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
@@ -200,6 +201,13 @@ class NotSignedIn(AuthenticationFailed):
 
 class CsrfRejected(UserError):
     """A form was posted without the anti-forgery token of this browser, or cross-site."""
+
+    http_status = 403
+
+
+class MetricsForbidden(UserError):
+    """``/metrics`` was asked for without NOTRAIN_METRICS_TOKEN, or (with none set) from
+    beyond the loopback interface."""
 
     http_status = 403
 

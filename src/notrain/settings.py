@@ -79,13 +79,33 @@ class Settings(BaseSettings):
         60, ge=0, description="Seconds before another code may be sent to the same address."
     )
     code_hourly_cap: int = Field(
-        5, gt=0, description="Codes that may be sent to one address within an hour."
+        5,
+        gt=0,
+        description="Codes one client (its IPv4 address or IPv6 /64) may have sent to one "
+        "address within an hour.",
     )
     code_daily_cap: int = Field(
         10,
         gt=0,
-        description="Codes that may be sent to one address within 24 hours; with the tries "
-        "per code, it bounds how many guesses an attacker gets at one address a day.",
+        description="Codes one client may have sent to one address within 24 hours; with the "
+        "tries per code, it bounds the guesses one client gets at one address a day.",
+    )
+    code_address_hourly_ceiling: int = Field(
+        20,
+        gt=0,
+        description="Codes sent to one address within an hour, all clients together, past "
+        "which only a client's first code of the hour still goes out (so others cannot keep "
+        "the owner from a code); bounds mail to one address (RELIABILITY.md).",
+    )
+    code_address_daily_ceiling: int = Field(
+        50, gt=0, description="The same ceiling per address over 24 hours."
+    )
+    code_failure_ceiling: int = Field(
+        600,
+        ge=0,
+        description="Failed verifications per hour across all addresses past which "
+        "verification slows down for everyone to one attempt per 3600/ceiling seconds; "
+        "bounds code guessing over all addresses (RELIABILITY.md). 0 turns it off.",
     )
     due_soon_days: int = Field(
         7, ge=0, description="Requests due within this many days are listed as due soon."
@@ -169,6 +189,11 @@ class Settings(BaseSettings):
         le=32,
         description="Threads of the portal that send queued mail. Each sent message appends "
         "to the audit chain under one lock, so more threads mostly wait on each other.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that /metrics asks for; unset, /metrics answers only "
+        "clients on the loopback interface.",
     )
     portal_login_rate_limit: int = Field(
         10,

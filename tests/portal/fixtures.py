@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tests.registry.fixtures import FakeClock
 OFFICER = "olga"
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+_RECEIPT = re.compile(r"^/requests/(req-[0-9a-f]{16})/receipt\?token=([A-Za-z0-9_-]+)$")
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ class Site:
 
     client: TestClient
     outbox: Path
+    tokens: dict[str, str] = field(default_factory=dict)  # status tokens by request id
 
     @property
     def portal(self) -> Portal:
@@ -88,8 +90,18 @@ class Site:
         return found.group(1)
 
     def confirm(self, request_id: str, email: str) -> Any:
+        """Enters the mailed code; keeps the status token the receipt's link carries."""
         code_page = f"/requests/{request_id}/code"
-        return self.post_form(code_page, code_page, {"code": self.code(email)})
+        answer = self.post_form(code_page, code_page, {"code": self.code(email)})
+        found = _RECEIPT.match(answer.headers.get("location", ""))
+        if found:
+            self.tokens[found.group(1)] = found.group(2)
+        return answer
+
+    def status_path(self, request_id: str, suffix: str = "", *, api: bool = False) -> str:
+        """The link to a confirmed request's page ``suffix``, with its status token."""
+        base = "/api/v1/requests" if api else "/requests"
+        return f"{base}/{request_id}{suffix}?token={self.tokens[request_id]}"
 
     def sign_in(self, username: str = OFFICER, password: str = PASSWORD) -> Any:
         return self.post_form(
@@ -99,7 +111,7 @@ class Site:
 
 @pytest.fixture
 def client(app: FastAPI, portal_settings: Settings) -> Iterator[Site]:
-    with TestClient(app, base_url="http://testserver") as test_client:
+    with TestClient(app, base_url="http://testserver", client=("127.0.0.1", 50000)) as test_client:
         yield Site(test_client, Path(portal_settings.outbox_dir))
 
 

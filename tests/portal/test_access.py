@@ -62,20 +62,21 @@ def test_accepted_access_request_shows_the_lineage_answer(
 
     request_id = signed_in.submit("access", email=email, country="FR")
     signed_in.confirm(request_id, email)
-    before = signed_in.client.get(f"/requests/{request_id}?format=json").json()
+    before = signed_in.client.get(signed_in.status_path(request_id) + "&format=json").json()
     assert before["access"] is None  # not before an officer accepts it
     page = f"/console/requests/{request_id}"
     assert signed_in.post_form(page, f"{page}/decide", {"outcome": "accept"}).status_code == 303
 
-    status = signed_in.client.get(f"/requests/{request_id}?format=json").json()
+    status = signed_in.client.get(signed_in.status_path(request_id) + "&format=json").json()
     with signed_in.portal.registry() as registry:
         expected = access_answer(registry.session, [user_id], [email]).model_dump(mode="json")
     assert status["access"] == expected
     assert [d["dataset_id"] for d in status["access"]["datasets"]] == [entry.id]
     assert status["access"]["datasets"][0]["models"] == ["chat-small-v1"]
-    html = signed_in.client.get(f"/requests/{request_id}", headers={"accept-language": "fr"})
+    french = {"accept-language": "fr"}
+    html = signed_in.client.get(signed_in.status_path(request_id), headers=french)
     assert entry.id in html.text
     assert "chat-small-v1" in html.text
     assert "Télécharger la réponse complète (JSON)" in html.text
-    download = signed_in.client.get(f"/requests/{request_id}/access.json")
+    download = signed_in.client.get(signed_in.status_path(request_id, "/access.json"))
     assert download.json() == expected

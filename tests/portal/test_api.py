@@ -38,8 +38,14 @@ def test_submit_verify_status(client: Site) -> None:
         f"/api/v1/requests/{receipt['request_id']}/verify", json={"code": client.code(ALICE)}
     ).json()
     assert outcome["state"] == "accepted"
-    status = client.client.get(receipt["status_url"].replace("/requests", "/api/v1/requests"))
+    path = f"/api/v1/requests/{receipt['request_id']}"
+    bearer = {"authorization": f"Bearer {outcome['status_token']}"}
+    status = client.client.get(path, headers=bearer)
     assert status.json()["stage"] == "answered"
+    assert status.headers["cache-control"] == "no-store"
+    assert status.json()["status_url"] == outcome["status_url"]
+    in_link = outcome["status_url"].replace("/requests", "/api/v1/requests")
+    assert client.client.get(in_link).json() == status.json()
 
 
 def _assert_error(answer: Any, status: int, kind: str) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_a_person_objects_in_french_from_the_landing_page(
     page.get_by_label("Code à six chiffres").fill(code)
     _shot(page, "objection-3-code-fr")
     page.get_by_role("button", name="Confirmer").click()
-    page.wait_for_url("**/receipt")
+    page.wait_for_url("**/receipt?token=*")
     assert page.get_by_role("heading", name="Merci : votre demande est confirmée").is_visible()
     status_link = page.get_by_role("link", name="/requests/")
     _shot(page, "objection-4-receipt-fr")

@@ -87,11 +87,11 @@ def test_extend_with_reason_then_apply_an_access_request(signed_in: Site) -> Non
     with signed_in.portal.registry() as registry:
         view = registry.get(request_id)
     assert (view.state, view.extended_months) == ("applied", 1)
-    status = signed_in.client.get(f"/requests/{request_id}?format=json").json()
+    status = signed_in.client.get(signed_in.status_path(request_id) + "&format=json").json()
     assert status["stage"] == "answered"
     assert status["access"] == {"subject_ids": [3], "identifiers": [BOB], "datasets": [],
                                 "recalls": []}  # fmt: skip
-    download = signed_in.client.get(f"/requests/{request_id}/access.json")
+    download = signed_in.client.get(signed_in.status_path(request_id, "/access.json"))
     assert download.json() == status["access"]
     assert "attachment" in download.headers["content-disposition"]
 

@@ -138,11 +138,19 @@ def test_batch_status_refuses_empty_and_oversized_batches(client: Site, api_key:
 
 def test_an_address_in_other_case_and_spacing_is_the_same_request(client: Site) -> None:
     first = client.client.post(
-        "/api/v1/requests", json={"kind": "objection", "email": BOB, "country": "FR"}
+        "/api/v1/requests", json={"kind": "access", "email": BOB, "country": "FR"}
     ).json()
+    verify = f"/api/v1/requests/{first['request_id']}/verify"
+    opened = client.client.post(verify, json={"code": client.code(BOB)}).json()
+    assert opened["state"] == "needs_review"
+    client.portal.clock.advance(minutes=5)  # type: ignore[attr-defined]  # past the cooldown
     again = client.client.post(
         "/api/v1/requests",
-        json={"kind": "objection", "email": f"  {BOB.upper()} ", "country": "fr"},
+        json={"kind": "access", "email": f"  {BOB.upper()} ", "country": "fr"},
     )
     assert again.status_code == 202
-    assert again.json()["request_id"] == first["request_id"]
+    assert again.json()["request_id"] != first["request_id"]  # nothing told before the code
+    verify = f"/api/v1/requests/{again.json()['request_id']}/verify"
+    merged = client.client.post(verify, json={"code": client.code(BOB)}).json()
+    assert merged["request_id"] == first["request_id"]  # merged when the code proves it
+    assert merged["status_token"] == opened["status_token"]

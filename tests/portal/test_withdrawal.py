@@ -46,7 +46,8 @@ def test_home_and_status_pages_lead_to_it(client: Site, language: str) -> None:
     headers = {"accept-language": language}
     assert f'href="{PAGE}"' in client.client.get("/", headers=headers).text
     request_id = client.submit(email=STRANGER, country="FR")
-    status = client.client.get(f"/requests/{request_id}", headers=headers)
+    client.confirm(request_id, STRANGER)
+    status = client.client.get(client.status_path(request_id), headers=headers)
     assert f'href="{PAGE}"' in status.text
     wording = {"en": "Withdraw your objection", "fr": "Retirer votre opposition"}[language]
     assert wording in status.text
@@ -77,7 +78,7 @@ def test_member_withdraws_from_the_form_to_the_receipt(
     assert f'<html lang="{language}">' in code.text
     answer = client.confirm(withdrawal, ALICE)
     assert answer.status_code == 303
-    assert answer.headers["location"] == f"/requests/{withdrawal}/receipt"
+    assert answer.headers["location"] == client.status_path(withdrawal, "/receipt")
     receipt = client.client.get(answer.headers["location"])
     assert f'<html lang="{language}">' in receipt.text
     assert f"<code>{withdrawal}</code>" in receipt.text

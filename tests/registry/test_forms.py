@@ -88,16 +88,23 @@ def test_a_refused_form_writes_nothing(registry: Registry) -> None:
     assert registry.verify_audit().events == 0
 
 
-def test_duplicate_submission_returns_the_pending_request(
+def test_duplicates_are_merged_at_verification_not_at_submission(
     person: Requester, clock: FakeClock
 ) -> None:
     first = person.submit(STRANGER, names=["Dana Stranger"], note="first")
+    first_outcome = person.registry.verify(first, person.code(STRANGER))
+    clock.advance(minutes=2)  # past the cooldown between codes
     again = person.submit(STRANGER.upper(), names=["dana  stranger"], note="a different note")
-    assert again == first
-    assert len(person.registry.list()) == 1
-    # Still the same while it waits for review; a new one once it is decided.
-    person.confirm(first, STRANGER)
-    assert person.submit(STRANGER, names=["Dana Stranger"]) == first
+    assert again != first  # a submission never hands out an existing request
+    assert len(person.registry.list()) == 2
+    # The first waits for review: the duplicate's code joins it.
+    merged = person.registry.verify(again, person.code(STRANGER))
+    assert (merged.request_id, merged.status_token) == (first, first_outcome.status_token)
+    assert person.registry.get(again).state == "submitted"  # it stays unverified, unopened
+    assert not person.registry.awaiting_code(again)
+    assert [v.id for v in person.registry.list(state="needs_review")] == [first]
+    # A new one once the first is decided.
     person.registry.decide(first, accept=False, officer="olga", reason="test")
-    clock.advance(minutes=1)
-    assert person.submit(STRANGER, names=["Dana Stranger"]) != first
+    clock.advance(minutes=2)
+    third = person.submit(STRANGER, names=["Dana Stranger"])
+    assert person.registry.verify(third, person.code(STRANGER)).request_id == third

@@ -259,6 +259,7 @@ def test_one_whole_line_per_check_even_on_a_narrow_terminal(
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        "ok   database", "ok   audit chain", "ok   mail queue", "warn mail", "FAIL secret key",
+        "ok   database", "ok   audit chain", "ok   mail queue", "ok   verification", "warn mail",
+        "FAIL secret key", "ok   database file",
     ]  # fmt: skip
     assert str(deep) in lines[0]  # the evidence is whole, not cut to the width

@@ -70,7 +70,7 @@ def _workflow(site: Site) -> dict[str, str]:
     steps = [
         ("rejected", "decide", {"outcome": "reject", "reason": REJECT}),
         ("answered", "extend", {"months": "1", "reason": EXTEND}),
-        ("answered", "decide", {"outcome": "accept"}),
+        ("answered", "decide", {"outcome": "accept", "identity_checked": "yes"}),
         ("answered", "apply", {"answer": ANSWER}),
     ]
     for which, action, fields in steps:
@@ -100,8 +100,8 @@ def test_what_requesters_and_officers_type_is_inert_everywhere_it_is_shown(
     assert_inert(reports)
     assert reports.count("<svg") == 4
     for request_id in ids.values():  # what the requester sees
-        assert_inert(get(f"/requests/{request_id}").text, request_id)
-        assert_inert(get(f"/requests/{request_id}/receipt").text, request_id)
+        assert_inert(get(signed_in.status_path(request_id)).text, request_id)
+        assert_inert(get(signed_in.status_path(request_id, "/receipt")).text, request_id)
     for path in (f"/console/requests/{ids['answered']}", "/console", "/console/reports"):
         as_json = get(f"{path}?format=json")
         assert as_json.headers["content-type"] == "application/json"

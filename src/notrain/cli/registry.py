@@ -140,6 +140,8 @@ def verify(
         outcome = registry.verify(request_id, code)
         send_mail(registry, outbox)
     out.print(f"request {outcome.request_id}: {outcome.state}. {outcome.message}", highlight=False)
+    out.print(f"status token (keep it; it opens the request): {outcome.status_token}",
+              highlight=False)  # fmt: skip
 
 
 @registry_app.command("resend")

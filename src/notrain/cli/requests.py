@@ -112,6 +112,15 @@ def decide(
     reason: Annotated[
         str | None, typer.Option(help="Why (required to reject; the requester is told).")
     ] = None,
+    identity_checked: Annotated[
+        bool,
+        typer.Option(
+            "--identity-checked",
+            help="You checked that the requester is the person the request's identifiers "
+            "name (needed to accept access and erasure requests that name more than the "
+            "proved address).",
+        ),
+    ] = False,
     officer: OfficerOption = None,
     db: DbOption = None,
     outbox: OutboxOption = None,
@@ -119,8 +128,9 @@ def decide(
     """Accept or reject a request in review; the requester is told, with the reason."""
     with opened(db) as registry:
         view = registry.decide(
-            request_id, accept=outcome is Outcome.ACCEPT, officer=_officer(officer), reason=reason
-        )
+            request_id, accept=outcome is Outcome.ACCEPT, officer=_officer(officer),
+            reason=reason, identity_checked=identity_checked,
+        )  # fmt: skip
         send_mail(registry, outbox)
     out.print(f"request {view.id}: {view.state}", highlight=False)
 

@@ -72,8 +72,12 @@ class OutboxTransport:
         yield self._write
 
     def _mkdir(self) -> None:
+        # The messages hold live codes: a folder this makes is its owner's alone (0700),
+        # and every message file is (0600) whatever the umask.
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.folder.is_dir():
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.folder.chmod(0o700)  # mkdir's mode is masked by the umask
         except OSError as exc:
             raise MailDeliveryError(f"{self.folder}: cannot write the outbox: {exc}") from None
 
@@ -85,7 +89,9 @@ class OutboxTransport:
         target = self.folder / f"{stamp}-{secrets.token_hex(3)}-{to}.eml"
         try:
             partial = target.with_suffix(".partial")
-            partial.write_bytes(message.as_bytes())
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(message.as_bytes())
             os.replace(partial, target)
         except OSError as exc:
             raise MailDeliveryError(f"{self.folder}: cannot write the outbox: {exc}") from None

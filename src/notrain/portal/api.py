@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
+from starlette.responses import Response
 
 from notrain.errors import AuthenticationFailed, RequestInvalid
 from notrain.portal.context import portal_of
@@ -37,6 +38,7 @@ from notrain.portal.pages import (
     submit_data,
     verify_data,
 )
+from notrain.portal.request_access import RequestGrant, request_grant
 from notrain.portal.subjects import subject_statuses
 from notrain.portal.training import policy_data
 from notrain.registry.apikeys import ApiKeyView, authenticate_api_key
@@ -57,7 +59,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 RequestId = Annotated[str, Path(max_length=64, description="The id the receipt gave.")]
 
-router = APIRouter(prefix="/api/v1", responses=_ERRORS)
+
+def no_store(response: Response) -> None:
+    """No answer of the API may be kept by a cache: most hold personal data."""
+    response.headers["cache-control"] = "no-store"
+
+
+router = APIRouter(prefix="/api/v1", responses=_ERRORS, dependencies=[Depends(no_store)])
 public = APIRouter(tags=["requests"], dependencies=[Depends(ip_limit)])
 pipelines = APIRouter(
     tags=["platform"], responses={401: {"model": ErrorResponse, "description": "no valid key"}}
@@ -109,7 +117,11 @@ def submit(request: Request, body: RequestIn) -> ReceiptOut:
 
 @public.post("/requests/{request_id}/verify", response_model=OutcomeOut)
 def verify(request: Request, request_id: RequestId, body: CodeIn) -> OutcomeOut:
-    """Enter the code from the e-mail; the request is then accepted or put to review."""
+    """Enter the code from the e-mail; the request is then accepted or put to review.
+
+    The answer's ``status_token`` is the only key to the request's status and answer. A
+    verified duplicate of a pending request is merged into it: the answer is then the
+    pending request's."""
     portal = portal_of(request)
     with portal.registry() as registry:
         return verify_data(portal, registry, request_id, body.code)
@@ -124,10 +136,11 @@ def resend(request: Request, request_id: RequestId) -> ReceiptOut:
 
 
 @public.get("/requests/{request_id}", response_model=StatusOut)
-def status(request: Request, request_id: RequestId) -> StatusOut:
-    """The request's stage; the same data as the status page."""
+def status(request: Request, grant: Annotated[RequestGrant, Depends(request_grant)]) -> StatusOut:
+    """The request's stage; the same data as the status page. Needs the status token
+    (``Authorization: Bearer <status_token>`` or ``?token=``); without it, 404."""
     with portal_of(request).registry() as registry:
-        return status_data(registry, request_id)
+        return status_data(registry, grant)
 
 
 @public.get("/policy", response_model=PolicyOut)

@@ -20,8 +20,9 @@ from notrain.mail.transport import Transport
 from notrain.portal import api, console, pages
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware
+from notrain.portal.metrics import check_access as check_metrics_access
 from notrain.portal.models import ErrorResponse, Health
-from notrain.portal.responses import CatchAll, Templates, error_dict, handle
+from notrain.portal.responses import CatchAll, Templates, error_dict, error_response, handle
 from notrain.portal.security import BodyLimit, SecurityHeaders
 from notrain.registry.service import Clock, utc_now
 from notrain.settings import Settings, get_settings
@@ -100,12 +101,17 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        return Response(portal_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        portal = portal_of(request)
+        secret = portal.settings.metrics_token
+        check_metrics_access(request, secret.get_secret_value() if secret else None)
+        portal.read_gauges()
+        return Response(portal.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     # Outermost last: metrics see every answer, headers go on every answer (413 and 500
     # included), the body limit acts before anything reads the body.
     app.add_middleware(CatchAll)
-    app.add_middleware(BodyLimit, max_bytes=settings.portal_max_body_bytes, error_body=error_dict)
+    app.add_middleware(BodyLimit, max_bytes=settings.portal_max_body_bytes,
+                       error_body=error_dict, error_page=error_response)  # fmt: skip
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=portal.metrics)
     return app

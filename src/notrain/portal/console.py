@@ -21,8 +21,10 @@ from starlette.responses import Response
 from notrain.errors import NotrainError, RequestInvalid, RequestStateError
 from notrain.portal import sessions
 from notrain.portal.context import portal_of
-from notrain.portal.pages import check_request_id, client_ip, csrf_guard
+from notrain.portal.i18n import N_
+from notrain.portal.pages import client_ip, csrf_guard
 from notrain.portal.reports import charts, reports_csv, reports_data
+from notrain.portal.request_access import check_request_id
 from notrain.portal.responses import (
     error_text,
     gettext_of,
@@ -34,6 +36,7 @@ from notrain.portal.responses import (
 )
 from notrain.portal.security import cookie_name
 from notrain.portal.training import REQUEST_KIND_LABELS
+from notrain.registry.officers import normalise_username
 from notrain.registry.service import Registry
 from notrain.registry.states import RequestState
 
@@ -96,7 +99,8 @@ def login(
     portal = portal_of(request)
     limit = portal.settings.portal_login_rate_limit
     try:
-        for bucket, key in (("login-ip", client_ip(request)), ("login-name", username.lower())):
+        name = normalise_username(username)  # what the look-up uses, so the limit holds
+        for bucket, key in (("login-ip", client_ip(request)), ("login-name", name)):
             portal.limiter.hit(bucket, key, limit=limit, window=LOGIN_WINDOW,
                                message="too many sign-in attempts")  # fmt: skip
         with portal.registry() as registry:
@@ -135,12 +139,22 @@ def logout(request: Request) -> Response:
 # -- the queue ------------------------------------------------------------------------------
 
 
+# Why a request waits for a person, in words (views.REVIEW_REASONS codes).
+REVIEW_TEXT = {
+    "no_account": N_("No account has the address the requester proved."),
+    "handle_elsewhere": N_("The handle given is not an account of the proved address."),
+    "identifiers": N_("It names more than the proved address: names, other addresses or handles."),
+    "needs_person": N_("Requests of this kind are decided by a person."),
+}
+
+
 class QueueItem(BaseModel):
     id: str
     kind: str
     state: str
     country: str
     member: bool | None
+    review_reasons: list[str] = []
     received_at: datetime
     due_at: datetime
     extended_months: int
@@ -170,6 +184,7 @@ def queue_data(registry: Registry) -> QueueOut:
             state=v.state,
             country=v.country,
             member=v.member,
+            review_reasons=v.review_reasons,
             received_at=v.received_at,
             due_at=v.due_at,
             extended_months=v.extended_months,
@@ -186,7 +201,8 @@ def queue_data(registry: Registry) -> QueueOut:
 def queue(request: Request) -> Response:
     with portal_of(request).registry() as registry:
         data = queue_data(registry)
-    return render(request, "console/queue.html", data, context={"kinds": REQUEST_KIND_LABELS})
+    return render(request, "console/queue.html", data,
+                  context={"kinds": REQUEST_KIND_LABELS, "reasons": REVIEW_TEXT})  # fmt: skip
 
 
 # -- one request ----------------------------------------------------------------------------
@@ -224,7 +240,8 @@ def _request_page(
     return render(
         request, "console/request.html", data, status=status,
         context={"kinds": REQUEST_KIND_LABELS, "done": request.query_params.get("done"),
-                 "error": error_text(request, error) if error else None},
+                 "error": error_text(request, error) if error else None,
+                 "reasons": REVIEW_TEXT},
     )  # fmt: skip
 
 
@@ -252,10 +269,12 @@ def decide(
     officer: Officer,
     outcome: Annotated[Literal["accept", "reject"], Form()],
     reason: Annotated[str, Form(max_length=2100)] = "",
+    identity_checked: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     def act(registry: Registry) -> None:
         registry.decide(request_id, accept=outcome == "accept", officer=officer.officer,
-                        reason=_typed("reason", reason) or None)  # fmt: skip
+                        reason=_typed("reason", reason) or None,
+                        identity_checked=identity_checked == "yes")  # fmt: skip
         portal_of(request).metrics.decided.labels(outcome).inc()
 
     return _step(request, request_id, "decided", act)

@@ -93,6 +93,11 @@ class Portal:
             registry.session.execute(text("SELECT 1"))
             registry.session.rollback()
 
+    def read_gauges(self) -> None:
+        """Set the metrics read from the registry (shared by every process)."""
+        with self.registry() as registry:
+            self.metrics.verification_failures.set(registry.verification_failures())
+
     def close(self) -> None:
         self.mail.stop()
         bind = self.factory.kw.get("bind")

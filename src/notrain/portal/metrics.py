@@ -7,11 +7,16 @@ raw path, which would hold request ids.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from notrain.errors import MetricsForbidden
 
 
 class Metrics:
@@ -42,6 +47,18 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.verification_slowed = Counter(
+            "notrain_verification_slowed_total",
+            "Codes refused for a moment because failed verifications across all addresses "
+            "passed their hourly ceiling (NOTRAIN_CODE_FAILURE_CEILING).",
+            registry=self.registry,
+        )
+        self.verification_failures = Gauge(
+            "notrain_verification_failures_last_hour",
+            "Failed verifications over the last hour across all addresses, every process "
+            "together (read from the registry when /metrics is asked).",
+            registry=self.registry,
+        )
         self.decided = Counter(
             "notrain_requests_decided_total",
             "Decisions taken in the console, by outcome.",
@@ -54,6 +71,27 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def check_access(request: Request, token: str | None) -> None:
+    """``/metrics`` says how many sign-ins failed and what was decided: it answers the holder
+    of NOTRAIN_METRICS_TOKEN (``Authorization: Bearer``), or, without a token, loopback
+    clients only (behind a proxy the forwarded client is the one that counts)."""
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            return
+        raise MetricsForbidden("metrics need the metrics token")
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise MetricsForbidden("metrics are served on the loopback interface only")
 
 
 def route_template(scope: Scope) -> str:

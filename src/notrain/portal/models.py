@@ -70,7 +70,10 @@ class RequestIn(Model):
 class ReceiptOut(Model):
     request_id: str
     message: str
-    status_url: str = Field(description="Where the request's status can be read (keep it).")
+    status_url: str = Field(
+        description="Where the request's status can be read, with the status token that "
+        "entering the code gives."
+    )
     code_url: str = Field(description="The page where the e-mailed code is entered.")
 
 
@@ -79,15 +82,23 @@ class CodeIn(Model):
 
 
 class OutcomeOut(Model):
-    request_id: str
+    request_id: str = Field(
+        description="The request the code opened: for a duplicate of a pending request, the "
+        "pending one's id."
+    )
     state: str
     due_at: datetime
     message: str
-    status_url: str
+    status_token: str = Field(
+        description="The secret that opens the request's status and answer: send it as "
+        "Authorization: Bearer <status_token> (or ?token= in a link). Keep it; it is given "
+        "only here."
+    )
+    status_url: str = Field(description="The status page's link, with the token.")
 
 
 class StatusOut(Model):
-    """What anyone holding the request id may see: the stage, never the decision's basis."""
+    """What the holder of the status token sees: the stage, never the decision's basis."""
 
     request_id: str
     stage: Literal["awaiting_code", "received", "answered"]
@@ -97,6 +108,9 @@ class StatusOut(Model):
         None,
         description="For an accepted access request, once lineage is available: what of the "
         "requester's is in which dataset.",
+    )
+    access_url: str | None = Field(
+        None, description="The access answer as a JSON download (a link with the token)."
     )
 
 

@@ -7,7 +7,6 @@ to the next page (post/redirect/get), so a reload never sends a form twice.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
@@ -26,6 +25,7 @@ from notrain.errors import (
 from notrain.portal import access, i18n
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.models import KindName, OutcomeOut, PolicyOut, ReceiptOut, StatusOut
+from notrain.portal.request_access import RequestGrant, check_request_id, request_grant
 from notrain.portal.responses import error_text, redirect, render, retry_headers, set_cookie
 from notrain.portal.security import CSRF_FIELD, check_csrf, cookie_name
 from notrain.portal.training import (
@@ -39,7 +39,6 @@ from notrain.portal.training import (
 from notrain.registry.forms import RequestForm, normalise_email
 from notrain.registry.service import Registry
 
-_REQUEST_ID = re.compile(r"^req-[0-9a-f]{16}$")
 KINDS: tuple[str, ...] = KindName.__args__  # type: ignore[attr-defined]
 MAX_LINES = 50
 
@@ -85,28 +84,21 @@ router = APIRouter(dependencies=[Depends(ip_limit), Depends(csrf_guard)], includ
 # -- data, shared with the API --------------------------------------------------------------
 
 
-def check_request_id(request_id: str) -> str:
-    """An id the registry could have made; anything else is simply not found."""
-    if not _REQUEST_ID.match(request_id):
-        raise RequestNotFound("no request has this id")
-    return request_id
-
-
 def submit_data(portal: Portal, registry: Registry, form: RequestForm, ip: str) -> ReceiptOut:
     try:
         key = normalise_email(form.email)
     except RequestInvalid:
         key = None  # the registry refuses it below, with the field named
     if key is not None:
+        # Per client and address: submissions from elsewhere never use up the owner's.
         portal.limiter.hit(
             "email",
-            key,
+            f"{ip}\n{key}",
             limit=portal.settings.portal_email_rate_limit,
             window=3600,
             message="too many requests for this address",
         )
-    del ip
-    receipt = registry.submit(form, source="portal")
+    receipt = registry.submit(form, source="portal", client=ip)
     portal.metrics.submitted.labels(form.kind).inc()
     portal.mail.wake()
     return ReceiptOut(
@@ -124,14 +116,19 @@ def verify_data(portal: Portal, registry: Registry, request_id: str, code: str) 
     except VerificationFailed:
         portal.metrics.verified.labels("failed").inc()
         raise
+    except RateLimited:
+        portal.metrics.verification_slowed.inc()
+        raise
     portal.metrics.verified.labels(outcome.state).inc()
     portal.mail.wake()
+    grant = RequestGrant(outcome.request_id, outcome.status_token)
     return OutcomeOut(
         request_id=outcome.request_id,
         state=outcome.state,
         due_at=outcome.due_at,
         message=outcome.message,
-        status_url=f"/requests/{request_id}",
+        status_token=outcome.status_token,
+        status_url=grant.link(),
     )
 
 
@@ -147,16 +144,19 @@ def resend_data(portal: Portal, registry: Registry, request_id: str) -> ReceiptO
     )
 
 
-def status_data(registry: Registry, request_id: str) -> StatusOut:
-    check_request_id(request_id)
-    status = registry.status(request_id)
+def status_data(registry: Registry, grant: RequestGrant) -> StatusOut:
+    """The request's status for the holder of its token (the grant is checked again here,
+    so no caller can skip it)."""
+    request_id = check_request_id(grant.request_id)
+    status = registry.status(request_id, grant.token)
     answer = access.answer_for(registry, request_id) if status.stage == "answered" else None
     return StatusOut(
         request_id=status.request_id,
         stage=status.stage,  # type: ignore[arg-type]
         due_at=status.due_at,
-        status_url=f"/requests/{request_id}",
+        status_url=grant.link(),
         access=answer,
+        access_url=grant.link("/access.json") if answer is not None else None,
     )
 
 
@@ -300,8 +300,9 @@ def _code_page(
 def code_form(request: Request, request_id: str) -> Response:
     check_request_id(request_id)
     with portal_of(request).registry() as registry:
-        if registry.status(request_id).stage != "awaiting_code":
-            return redirect(request, f"/requests/{request_id}")
+        if not registry.awaiting_code(request_id):
+            # The status needs the token the code page gave; the id alone shows no more.
+            raise RequestStateError(f"request {request_id} is already verified")
     return _code_page(request, request_id, sent=request.query_params.get("sent") == "1")
 
 
@@ -312,12 +313,11 @@ def enter_code(
     portal = portal_of(request)
     try:
         with portal.registry() as registry:
-            verify_data(portal, registry, request_id, code)
-    except (VerificationFailed, RateLimited) as exc:
+            outcome = verify_data(portal, registry, request_id, code)
+    except (VerificationFailed, RateLimited, RequestStateError) as exc:
         return _code_page(request, request_id, error=exc, status=exc.http_status)
-    except RequestStateError:
-        return redirect(request, f"/requests/{request_id}")
-    return redirect(request, f"/requests/{request_id}/receipt")
+    grant = RequestGrant(outcome.request_id, outcome.status_token)
+    return redirect(request, grant.link("/receipt"))
 
 
 @router.post("/requests/{request_id}/resend")
@@ -326,17 +326,18 @@ def resend(request: Request, request_id: str) -> Response:
     try:
         with portal.registry() as registry:
             resend_data(portal, registry, request_id)
-    except RateLimited as exc:
+    except (RateLimited, RequestStateError) as exc:
         return _code_page(request, request_id, error=exc, status=exc.http_status)
-    except RequestStateError:
-        return redirect(request, f"/requests/{request_id}")
     return redirect(request, f"/requests/{request_id}/code?sent=1")
 
 
+Grant = Annotated[RequestGrant, Depends(request_grant)]
+
+
 @router.get("/requests/{request_id}/receipt")
-def receipt(request: Request, request_id: str) -> Response:
+def receipt(request: Request, grant: Grant) -> Response:
     with portal_of(request).registry() as registry:
-        data = status_data(registry, request_id)
+        data = status_data(registry, grant)
     return render(
         request,
         "status.html",
@@ -346,19 +347,20 @@ def receipt(request: Request, request_id: str) -> Response:
 
 
 @router.get("/requests/{request_id}")
-def status(request: Request, request_id: str) -> Response:
+def status(request: Request, grant: Grant) -> Response:
     with portal_of(request).registry() as registry:
-        data = status_data(registry, request_id)
+        data = status_data(registry, grant)
     context = {"labels": _labels(), "receipt": False, "kind_labels": KIND_LABELS}
     return render(request, "status.html", data, context=context)
 
 
 @router.get("/requests/{request_id}/access.json")
-def access_download(request: Request, request_id: str) -> Response:
+def access_download(request: Request, grant: Grant) -> Response:
     from starlette.responses import JSONResponse
 
+    request_id = grant.request_id
     with portal_of(request).registry() as registry:
-        data = status_data(registry, request_id)
+        data = status_data(registry, grant)
     if data.access is None:
         raise RequestNotFound("no access answer for this request (yet)")
     return JSONResponse(

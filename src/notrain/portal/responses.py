@@ -247,6 +247,10 @@ _FIELD_TEXT = {
     "reason": N_("Give a reason; the requester is told it."),
     "answer": N_("An access request is answered with its answer: write it."),
     "kind": N_("This kind of request does not exist."),
+    "identity_checked": N_(
+        "This request names more than the proved address: confirm that you checked the "
+        "requester's identity before accepting it."
+    ),
 }
 
 

@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from notrain.errors import BodyTooLarge, CsrfRejected, RateLimited
@@ -142,11 +144,18 @@ class BodyLimit:
     """Refuses request bodies over ``max_bytes`` with 413, as early as it can tell."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, error_body: Callable[[Exception], Any]
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        error_body: Callable[[Exception], Any],
+        error_page: Callable[[Request, Exception], Response] | None = None,
     ) -> None:
+        # The portal's error answer comes in as ``error_page`` (responses.error_response):
+        # this module is below responses.py, which imports it, and imports nothing back.
         self.app = app
         self.max_bytes = max_bytes
         self.error_body = error_body
+        self.error_page = error_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -199,13 +208,9 @@ class BodyLimit:
         """The 413: the portal's own error answer (JSON for the API, a page for a form)
         where the app is there to render it, else the JSON error shape."""
         app = scope.get("app")
-        if app is not None and hasattr(getattr(app, "state", None), "templates"):
-            # Imported here: responses imports this module.
-            from starlette.requests import Request
-
-            from notrain.portal.responses import error_response
-
-            response = error_response(Request(scope), error)
+        templates = hasattr(getattr(app, "state", None), "templates")
+        if self.error_page is not None and templates:
+            response = self.error_page(Request(scope), error)
             response.headers["connection"] = "close"
             await response(scope, _no_body, send)
             return

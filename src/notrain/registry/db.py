@@ -8,6 +8,7 @@ through ``notrain registry migrate``, never by hand.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,25 @@ def create_registry_engine(url: str) -> Engine:
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 30})
         _sqlite_transactions(engine)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
+
+
+def _private_file(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (0600; SQLite gives its WAL and
+    shared-memory files the database file's mode). An existing file keeps its mode:
+    ``notrain doctor`` warns when others may read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite reports what is wrong with the path when it opens it
+    os.close(fd)
 
 
 def _sqlite_transactions(engine: Engine) -> None:

@@ -191,6 +191,7 @@ def import_requests(
             request, new = create(
                 session, config, row.request, now=now, source="import", actor=actor,
                 received_at=row.received_at, send_code=not row.verified, rate_limit=False,
+                merge_pending=True,
             )  # fmt: skip
             if not new:
                 duplicates += 1

@@ -90,6 +90,12 @@ class Request(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set at verification; the status token is derived from it (see status_tokens.py).
+    status_salt: Mapped[str | None] = mapped_column(String(32))
+    # A verified duplicate of a pending request points at it (it stays unverified itself).
+    merged_into: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
+    # A keyed hash of the submitting client's network, to count codes per client.
+    client_key: Mapped[str | None] = mapped_column(String(32), index=True)
 
     identifiers: Mapped[list[RequestIdentifier]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestIdentifier.id"
@@ -142,6 +148,17 @@ class VerificationCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VerificationLoad(Base):
+    """Failed verifications across all addresses in one clock hour (UTC), and when the
+    last slowed-down attempt was let through once they passed the ceiling."""
+
+    __tablename__ = "verification_load"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    slowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class QueuedMail(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from notrain.mail.message import compose
 from notrain.mail.queue import Rendered, Renderer, params_of
-from notrain.registry import audit, verification
+from notrain.registry import audit, status_tokens, verification
 from notrain.registry.config import RegistryConfig
 from notrain.registry.models import QueuedMail, Request
 from notrain.registry.states import RequestKind, RequestState
@@ -100,7 +100,9 @@ def _text(
         raise LookupError(f"queued mail {row.id}: request {row.request_id} not found")
     kind = RequestKind(request.kind)
     ref = f"request {request.id}"
-    if row.template == VERIFICATION and request.state != RequestState.SUBMITTED:
+    if row.template == VERIFICATION and (
+        request.state != RequestState.SUBMITTED or request.merged_into is not None
+    ):
         # Queued before the address was confirmed with an earlier code: no code is needed now.
         return (
             "Your request is already confirmed",
@@ -119,7 +121,19 @@ def _text(
             store,
         )
     subject, body = _notice(config, row, request, kind, params)
-    return subject, body, None
+    return subject, body + _status_link(config, request), None
+
+
+def _status_link(config: RegistryConfig, request: Request) -> str:
+    """After verification, every message carries the request's status link with its token,
+    so a requester who lost the page (or its answer) can still follow the request."""
+    token = status_tokens.token_for(config.secret_key, request)
+    if token is None:
+        return ""
+    return (
+        f"\n\nFollow your request on our privacy portal at /requests/{request.id}?token={token}"
+        " (keep this link to yourself: it opens your request)."
+    )
 
 
 def _notice(

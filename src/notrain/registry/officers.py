@@ -29,6 +29,12 @@ def _dummy_hash() -> str:
     return _hasher.hash("not a password of anyone")
 
 
+def normalise_username(username: str) -> str:
+    """The name as it is stored and looked up; the sign-in limit counts this too, so no
+    spelling of a name (spaces around it, capitals) gets a budget of its own."""
+    return username.strip().lower()
+
+
 @dataclass(frozen=True)
 class OfficerView:
     id: int
@@ -39,7 +45,7 @@ class OfficerView:
 def create_officer(
     session: Session, username: str, password: str, *, now: datetime, actor: str
 ) -> OfficerView:
-    name = username.strip().lower()
+    name = normalise_username(username)
     if not _USERNAME.match(name):
         raise RequestInvalid(
             "username", "2-64 characters: lower-case letters, digits, '.', '_' or '-'"
@@ -62,7 +68,7 @@ def authenticate(session: Session, username: str, password: str) -> OfficerView:
     """The officer, if the password is right; one error for every kind of failure."""
     with step(session):
         officer = session.scalars(
-            select(Officer).where(Officer.username == username.strip().lower())
+            select(Officer).where(Officer.username == normalise_username(username))
         ).first()
         stored = officer.password_hash if officer and not officer.disabled else _dummy_hash()
         try:

@@ -9,7 +9,9 @@ errors from :mod:`notrain.errors`. Mail is queued by the steps and sent by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import builtins
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,18 +19,34 @@ from pathlib import Path
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from notrain.errors import RequestInvalid
 from notrain.mail.queue import DeliveryReport, deliver_due
 from notrain.mail.transport import Transport
-from notrain.registry import audit, deadlines, decisions, intake, notices
+from notrain.registry import (
+    audit,
+    deadlines,
+    decisions,
+    intake,
+    notices,
+    status_tokens,
+    verification,
+)
 from notrain.registry.accounts import AccountDirectory, NoAccounts, load_accounts
 from notrain.registry.config import RegistryConfig
 from notrain.registry.db import session_factory
 from notrain.registry.export import ExportResult, export_snapshot
 from notrain.registry.forms import RequestForm, clean
 from notrain.registry.imports import ImportResult, import_requests
-from notrain.registry.models import Request
+from notrain.registry.models import AuditEvent, Request
 from notrain.registry.officers import OfficerView, authenticate, create_officer
-from notrain.registry.views import Outcome, PublicStatus, Receipt, RequestView, stage_of
+from notrain.registry.views import (
+    Outcome,
+    PublicStatus,
+    Receipt,
+    RequestView,
+    review_reasons_of,
+    stage_of,
+)
 from notrain.settings import Settings, get_settings
 
 Clock = Callable[[], datetime]
@@ -56,9 +74,14 @@ class Registry:
 
     # -- requesters ----------------------------------------------------------------------
 
-    def submit(self, form: RequestForm, source: str = "portal") -> Receipt:
-        """Take a request in and send a code; a pending duplicate is returned as it is."""
-        return intake.submit(self.session, self.config, clean(form), now=self.now(), source=source)
+    def submit(
+        self, form: RequestForm, source: str = "portal", *, client: str | None = None
+    ) -> Receipt:
+        """Take a request in and send a code: always a new request, whatever exists; codes
+        are counted per ``client`` (its network address) and address."""
+        return intake.submit(
+            self.session, self.config, clean(form), now=self.now(), source=source, client=client
+        )
 
     def resend_code(self, request_id: str) -> Receipt:
         return intake.resend(self.session, self.config, request_id, now=self.now())
@@ -68,17 +91,59 @@ class Registry:
             self.session, self.config, self.accounts, request_id, code, now=self.now()
         )
 
-    def status(self, request_id: str) -> PublicStatus:
+    def awaiting_code(self, request_id: str) -> bool:
+        """Whether the request still waits for its code (what the id alone may tell)."""
         with intake.step(self.session):
             request = intake.load(self.session, request_id)
+            return request.state == "submitted" and request.merged_into is None
+
+    def open(self, request_id: str, token: str | None) -> None:
+        """Check that ``token`` is the request's status token; else RequestNotFound, as for a
+        request that does not exist."""
+        with intake.step(self.session):
+            intake.check_token(self.session, self.config.secret_key, request_id, token)
+
+    def status(self, request_id: str, token: str | None) -> PublicStatus:
+        """The request's stage, for the holder of its status token."""
+        with intake.step(self.session):
+            request = intake.check_token(self.session, self.config.secret_key, request_id, token)
             stage = stage_of(request.state)
             return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
+
+    def status_token(self, request_id: str) -> str | None:
+        """The token of a verified request, for an officer who must send its link again."""
+        with intake.step(self.session):
+            request = intake.load(self.session, request_id)
+            return status_tokens.token_for(self.config.secret_key, request)
+
+    def verification_failures(self) -> int:
+        """Failed verifications over the last hour, all addresses (see verification.py)."""
+        with intake.step(self.session):
+            return verification.failures_last_hour(self.session, self.now())
 
     # -- officers ------------------------------------------------------------------------
 
     def decide(
-        self, request_id: str, *, accept: bool, officer: str, reason: str | None = None
+        self,
+        request_id: str,
+        *,
+        accept: bool,
+        officer: str,
+        reason: str | None = None,
+        identity_checked: bool = False,
     ) -> RequestView:
+        """Accept or reject. Accepting an access or erasure request that reaches beyond the
+        address its requester proved needs ``identity_checked``: the officer says they made
+        sure the requester is the person those identifiers name (audited with the decision).
+        """
+        if accept and self.get(request_id, events=False).identity_check:
+            if not identity_checked:
+                raise RequestInvalid(
+                    "identity_checked",
+                    "this request names more than the address its requester proved: confirm "
+                    "that you checked the requester is the person it names before accepting",
+                )
+            reason = f"{reason}; identity checked" if reason else "identity checked"
         decisions.decide(
             self.session, request_id, accept=accept, officer=officer, reason=reason, now=self.now()
         )
@@ -125,7 +190,25 @@ class Registry:
             selectinload(Request.identifiers), selectinload(Request.subjects)
         ).limit(limit)
         with intake.step(self.session):
-            return [RequestView.of(r) for r in self.session.scalars(stmt)]
+            found = list(self.session.scalars(stmt))
+            review = self._review_reasons([r.id for r in found if r.state == "needs_review"])
+            return [RequestView.of(r, review=review.get(r.id, [])) for r in found]
+
+    def _review_reasons(self, ids: Sequence[str]) -> dict[str, builtins.list[str]]:
+        """Why each request was put to review, from its audit events (in chunks, so a long
+        list stays within the database's limit on parameters)."""
+        events: dict[str, builtins.list[AuditEvent]] = defaultdict(builtins.list)
+        for start in range(0, len(ids), 500):
+            for event in self.session.scalars(
+                select(AuditEvent)
+                .where(
+                    AuditEvent.request_id.in_(ids[start : start + 500]),
+                    AuditEvent.action == "transition",
+                )
+                .order_by(AuditEvent.seq)
+            ):
+                events[str(event.request_id)].append(event)
+        return {request_id: review_reasons_of(found) for request_id, found in events.items()}
 
     def create_officer(self, username: str, password: str, *, actor: str) -> OfficerView:
         return create_officer(self.session, username, password, now=self.now(), actor=actor)

@@ -3,22 +3,34 @@
 A code is drawn from ``secrets`` over all of 000000 to 999999 and stored as
 HMAC-SHA256(secret key, request id ‖ code): a copy of the database alone does not let
 anyone try the million codes offline. Codes are compared in constant time, expire after
-``ttl``, allow ``max_attempts`` tries, and a new code supersedes the old. How often codes
-may be sent to one address (a cooldown and an hourly cap) is counted on the mail queue,
-whoever the address belongs to, so the limits say nothing about accounts.
+``ttl``, allow ``max_attempts`` tries, and a new code supersedes the old.
+
+How often codes may be sent is counted on the mail queue, whoever the address belongs to,
+so the limits say nothing about accounts. They are counted per client and address (a
+cooldown, an hourly and a daily cap), under a higher ceiling per address across all
+clients; past the ceiling a client's first code of the hour still goes out, so strangers
+submitting for an address from elsewhere never keep its owner from getting a code. A client
+is its network (the IPv4 address, or the IPv6 /64), kept only as a keyed hash.
+
+Failed verifications are also counted across all addresses per clock hour; past
+``failure_ceiling`` an hour, verification slows down for everyone to one attempt per
+``3600 / failure_ceiling`` seconds, which bounds guessing over all addresses (see
+RELIABILITY.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from notrain.errors import (
@@ -28,7 +40,7 @@ from notrain.errors import (
     RateLimited,
     VerificationFailed,
 )
-from notrain.registry.models import QueuedMail, Request, VerificationCode
+from notrain.registry.models import QueuedMail, Request, VerificationCode, VerificationLoad
 
 CODE_TEMPLATE = "verification_code"
 _HOUR = timedelta(hours=1)
@@ -39,9 +51,12 @@ _DAY = timedelta(days=1)
 class CodePolicy:
     ttl: timedelta = timedelta(minutes=15)
     max_attempts: int = 5
-    resend_cooldown: timedelta = timedelta(seconds=60)
-    hourly_cap: int = 5
-    daily_cap: int = 10
+    resend_cooldown: timedelta = timedelta(seconds=60)  # per client and address
+    hourly_cap: int = 5  # per client and address
+    daily_cap: int = 10  # per client and address
+    address_hourly_ceiling: int = 20  # per address, all clients together
+    address_daily_ceiling: int = 50
+    failure_ceiling: int = 600  # failed verifications an hour, all addresses; 0: none
 
 
 def new_code() -> str:
@@ -106,28 +121,57 @@ class CodeIssuer:
         return code, store
 
 
-def check_rate(session: Session, policy: CodePolicy, email: str, now: datetime) -> None:
-    """Refuse another code to ``email`` if one went out too recently, or too many went out
-    this hour or these 24 hours (which bounds code guessing at one address: see
-    RELIABILITY.md)."""
+def client_key(key: bytes, client: str) -> str:
+    """A keyed hash of the client's network: an IPv6 client is its /64, which one machine
+    is usually given whole; anything that is not an address stands for itself."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        network = client
+    else:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        prefix = 64 if address.version == 6 else 32
+        network = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    return hmac.new(key, f"client:{network}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _sent(
+    session: Session, email: str, client: str | None, now: datetime, *, per_client: bool
+) -> tuple[int, datetime | None, datetime | None, int, datetime | None]:
+    """Codes sent to ``email`` (by ``client`` alone, or by all): within the hour, the oldest
+    of those, the latest, within 24 hours and the oldest of those."""
     hour_ago, day_ago = now - _HOUR, now - _DAY
     in_hour = QueuedMail.created_at > hour_ago
-    rows = session.execute(
-        select(
-            func.count().filter(in_hour),
-            func.min(QueuedMail.created_at).filter(in_hour),
-            func.max(QueuedMail.created_at),
-            func.count(),
-            func.min(QueuedMail.created_at),
-        ).where(
-            QueuedMail.to_address == email,
-            QueuedMail.template == CODE_TEMPLATE,
-            QueuedMail.created_at > day_ago,
+    stmt = select(
+        func.count().filter(in_hour),
+        func.min(QueuedMail.created_at).filter(in_hour),
+        func.max(QueuedMail.created_at),
+        func.count(),
+        func.min(QueuedMail.created_at),
+    ).where(
+        QueuedMail.to_address == email,
+        QueuedMail.template == CODE_TEMPLATE,
+        QueuedMail.created_at > day_ago,
+    )
+    if per_client:
+        stmt = stmt.join(Request, Request.id == QueuedMail.request_id).where(
+            Request.client_key.is_(None) if client is None else Request.client_key == client
         )
-    ).one()
-    hourly, oldest_hour, latest, daily, oldest_day = (
-        int(rows[0]), rows[1], rows[2], int(rows[3]), rows[4]
-    )  # fmt: skip
+    row = session.execute(stmt).one()
+    return int(row[0]), row[1], row[2], int(row[3]), row[4]
+
+
+def check_rate(
+    session: Session, policy: CodePolicy, email: str, client: str | None, now: datetime
+) -> None:
+    """Refuse another code to ``email`` asked by ``client`` (a :func:`client_key`) if this
+    client had one sent too recently or too many this hour or these 24 hours, or if the
+    address reached its ceiling across all clients and this client already had a code for it
+    within the hour. Bounds code guessing and mail to one address: see RELIABILITY.md."""
+    hourly, oldest_hour, latest, daily, oldest_day = _sent(
+        session, email, client, now, per_client=True
+    )
     if latest is not None and latest + policy.resend_cooldown > now:
         wait = _seconds(latest + policy.resend_cooldown - now)
         raise RateLimited(f"a code was sent moments ago; ask again in {wait} s", retry_after=wait)
@@ -141,6 +185,84 @@ def check_rate(session: Session, policy: CodePolicy, email: str, now: datetime) 
                 f"{cap} codes were sent to this address within {span}; ask again in {wait} s",
                 retry_after=wait,
             )
+    if hourly == 0:
+        return  # a client's first code of the hour always goes: others cannot shut it out
+    all_hourly, all_oldest_hour, _, all_daily, all_oldest_day = _sent(
+        session, email, client, now, per_client=False
+    )
+    for sent, oldest, cap, window in (
+        (all_daily, all_oldest_day, policy.address_daily_ceiling, _DAY),
+        (all_hourly, all_oldest_hour, policy.address_hourly_ceiling, _HOUR),
+    ):
+        if sent >= cap and oldest is not None:
+            wait = _seconds(min(oldest + window, (oldest_hour or now) + _HOUR) - now)
+            raise RateLimited(
+                f"many codes were sent to this address lately; ask again in {wait} s",
+                retry_after=wait,
+            )
+
+
+# -- failed verifications across all addresses ---------------------------------------------
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def failures_last_hour(session: Session, now: datetime) -> int:
+    """Failed verifications over the last hour, all addresses: this clock hour's, and the
+    previous hour's in proportion to the part of it still within the last 60 minutes."""
+    hour = _hour_of(now)
+    rows = session.execute(
+        select(VerificationLoad.hour, VerificationLoad.failures).where(
+            VerificationLoad.hour >= hour - _HOUR, VerificationLoad.hour <= hour
+        )
+    )
+    counts: dict[datetime, int] = {row[0]: row[1] for row in rows}
+    earlier = counts.get(hour - _HOUR, 0) * (1 - (now - hour) / _HOUR)
+    return counts.get(hour, 0) + int(earlier)
+
+
+def _bucket(session: Session, hour: datetime) -> None:
+    """Make sure the hour has its row (two steps may try at once: neither fails)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(VerificationLoad)
+        .values(hour=hour, failures=0, slowed_at=None)
+        .on_conflict_do_nothing(index_elements=["hour"])
+    )
+
+
+def admit(session: Session, policy: CodePolicy, now: datetime) -> None:
+    """Let a verification attempt through, or refuse it for a moment when the failures of
+    the last hour across all addresses are past the ceiling: then attempts are let through
+    one per ``3600 / failure_ceiling`` seconds, whoever makes them."""
+    if policy.failure_ceiling <= 0 or failures_last_hour(session, now) < policy.failure_ceiling:
+        return
+    hour = _hour_of(now)
+    _bucket(session, hour)
+    row = session.scalars(
+        select(VerificationLoad).where(VerificationLoad.hour == hour).with_for_update()
+    ).one()
+    interval = timedelta(seconds=3600 / policy.failure_ceiling)
+    if row.slowed_at is not None and now < row.slowed_at + interval:
+        wait = _seconds(row.slowed_at + interval - now)
+        raise RateLimited(
+            f"many wrong codes are being tried on this site; try again in {wait} s",
+            retry_after=wait,
+        )
+    row.slowed_at = now
+
+
+def count_failure(session: Session, now: datetime) -> None:
+    hour = _hour_of(now)
+    _bucket(session, hour)
+    session.execute(
+        update(VerificationLoad)
+        .where(VerificationLoad.hour == hour)
+        .values(failures=VerificationLoad.failures + 1)
+    )
 
 
 def _seconds(delta: timedelta) -> int:

@@ -20,6 +20,46 @@ RECEIPT_MESSAGE = (
 )
 
 
+# Why a verified request waits for a person, by code (recorded in the audit trail with the
+# transition to needs_review, the text as its reason).
+REVIEW_REASONS = {
+    "no_account": "no account has this address",
+    "handle_elsewhere": "the handle is not an account with this address",
+    "identifiers": "identifiers beyond the address",
+    "needs_person": "{kind} requests are decided by a person",
+}
+# Kinds whose acceptance hands over or removes someone's data: accepting one that names
+# more than the proved address needs the officer to say the identity was checked.
+IDENTITY_KINDS = ("access", "erasure")
+
+
+def beyond_address(request: Request) -> bool:
+    """Whether the request reaches beyond the address its requester proved: identifiers
+    other than that address, or an account matched by a handle alone."""
+    return any(i.kind != "email" or i.value != request.email for i in request.identifiers) or any(
+        s.matched_by != "email" for s in request.subjects
+    )
+
+
+def review_reasons_of(events: list[AuditEvent]) -> list[str]:
+    """The codes of why the request was put to review, from its transition event (requests
+    routed before the codes were recorded: read back from the reason's words)."""
+    for event in events:
+        detail = audit.detail_of(event)
+        if event.action != "transition" or detail.get("to_state") != "needs_review":
+            continue
+        codes = detail.get("review")
+        if isinstance(codes, list):
+            return [str(c) for c in codes]
+        found = []
+        for part in str(detail.get("reason") or "").split("; "):
+            for code, text in REVIEW_REASONS.items():
+                if part == text or (code == "needs_person" and part.endswith(text[6:])):
+                    found.append(code)
+        return found
+    return []
+
+
 @dataclass(frozen=True)
 class Receipt:
     """The answer to a submission or a resend: the same whoever the address belongs to."""
@@ -32,15 +72,17 @@ class Receipt:
 class Outcome:
     """The answer to a verified code, for the person who proved the address is theirs."""
 
-    request_id: str
+    request_id: str  # the request the code opened: a duplicate's is the pending one's
     state: str
     due_at: datetime
     message: str
+    status_token: str  # opens the request's status and answer; given only here
 
 
 @dataclass(frozen=True)
 class PublicStatus:
-    """What anyone holding the request id may see: the stage, never the decision's basis."""
+    """What the holder of the request's status token sees: the stage, never the decision's
+    basis."""
 
     request_id: str
     stage: str  # awaiting_code, received, answered
@@ -84,9 +126,18 @@ class RequestView:
     identifiers: list[tuple[str, str]]
     subjects: list[tuple[int, str]]
     events: list[AuditEntry] = field(default_factory=list)
+    review_reasons: list[str] = field(default_factory=list)  # REVIEW_REASONS codes
+    beyond_address: bool = False
+    identity_check: bool = False  # accepting it needs the officer to confirm the identity
 
     @classmethod
-    def of(cls, request: Request, events: list[AuditEvent] | None = None) -> RequestView:
+    def of(
+        cls,
+        request: Request,
+        events: list[AuditEvent] | None = None,
+        review: list[str] | None = None,
+    ) -> RequestView:
+        beyond = beyond_address(request)
         return cls(
             id=request.id,
             kind=request.kind,
@@ -108,6 +159,9 @@ class RequestView:
             identifiers=[(i.kind, i.value) for i in request.identifiers],
             subjects=[(s.subject_id, s.matched_by) for s in request.subjects],
             events=[AuditEntry.of(e) for e in events or []],
+            review_reasons=review if review is not None else review_reasons_of(events or []),
+            beyond_address=beyond,
+            identity_check=beyond and request.kind in IDENTITY_KINDS,
         )
 
     def as_dict(self) -> dict[str, Any]:
