@@ -49,6 +49,9 @@ demo: setup
 		--out $(DEMO)/dataset-recalled
 	$(BIN)/notrain dataset verify $(DEMO)/dataset-recalled
 	$(DEMO_ENV) $(BIN)/notrain impact --since 2026-06-01
+	# The parent still holds the late objectors' rows: purge it; the recall stays.
+	$(DEMO_ENV) $(BIN)/notrain dataset purge
+	$(DEMO_ENV) $(BIN)/notrain dataset list
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
