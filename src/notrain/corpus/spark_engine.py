@@ -20,6 +20,9 @@ any file system Hadoop reaches, named by a URI (``hdfs://``, ``s3a://``…). The
 file work on URIs (listing, renaming, merging, reading footers) goes through the session's
 Hadoop ``FileSystem`` API (:class:`~notrain.corpus.storage.HadoopStorage`), so the
 cluster's configuration applies.
+
+Starting the session is :mod:`notrain.corpus.spark_session`'s job; how inputs are typed,
+:mod:`notrain.corpus.spark_types`.
 """
 
 from __future__ import annotations
