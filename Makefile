@@ -50,6 +50,9 @@ demo: setup
 		--out $(DEMO)/dataset-recalled
 	$(BIN)/notrain dataset verify $(DEMO)/dataset-recalled
 	$(DEMO_ENV) $(BIN)/notrain impact --since 2026-06-01
+	# The parent still holds the late objectors' rows: purge it; the recall stays.
+	$(DEMO_ENV) $(BIN)/notrain dataset purge
+	$(DEMO_ENV) $(BIN)/notrain dataset list
 	# An officer account for the console, so that `make serve` opens a working portal.
 	printf 'demo-officer-password\n' | $(DEMO_ENV) $(BIN)/notrain admin create-user officer --password-stdin
 	@echo

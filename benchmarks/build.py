@@ -6,6 +6,12 @@ process, measured with wait4). Not a test: it asserts nothing, it reports.
     python benchmarks/build.py --rows 10000000            # the issue's 10M-row figure
     python benchmarks/build.py --rows 30000000 --only notrain   # memory at 30M rows
     python benchmarks/build.py --rows 2000000 --engine spark    # Spark at 1, 2, 4 cores
+    python benchmarks/build.py --cases --rows 4000000 10000000 # the issue-12 cases
+
+With ``--cases``, for each ``--rows``: the content as one file and as a directory of 8
+shards, with short texts (each synthetic text twice, ~70 characters) and long ones (four
+times and a tail, ~150), each case running the hand-written query (b) and `notrain build`
+alternately ``--repeat`` times, the machine's load (``uptime``) printed before each case.
 
 With ``--engine spark`` the DuckDB engine (``notrain``) and the Spark engine in local mode
 at each of ``--spark-cores`` run on the same data in the same run. A Spark run reports its
@@ -29,6 +35,23 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-06-01T00:00:00+00:00"
 JOBS = ("scan", "duckdb", "pandas", "notrain", "spark")
+SHARDS = 8
+TEXTS = {
+    "short": "text || ' ' || text",
+    "long": "text || ' ' || text || ' ' || text || ' ' || text || ' (edited twice)'",
+}
+_content: Path | None = None
+"""The content the jobs read (a file or a directory of shards); default the platform's."""
+
+
+def content_of(src: Path) -> Path:
+    return _content or src / "content.parquet"
+
+
+def content_scan(src: Path) -> str:
+    """The content as a DuckDB relation, one file or every shard of a directory."""
+    path = content_of(src)
+    return f"read_parquet('{path}/*.parquet')" if path.is_dir() else f"read_parquet('{path}')"
 
 
 def platform(data: Path, rows: int, seed: int) -> Path:
@@ -89,11 +112,11 @@ blocked AS (SELECT DISTINCT subject_id AS id FROM snap
             WHERE kind IN ('objection', 'erasure') AND subject_id IS NOT NULL),
 acc AS (SELECT * FROM read_parquet('{src}/accounts.parquet')),
 tagged AS (SELECT DISTINCT content_id FROM (
-             SELECT content_id, unnest(tags) AS id FROM read_parquet('{src}/content.parquet')
+             SELECT content_id, unnest(tags) AS id FROM {content_scan(src)}
              WHERE kind IN ('photo', 'video')) JOIN blocked USING (id))
 SELECT c.content_id, c.author_id, c.kind, c.visibility, c.created_at, {text} AS text,
        c.media_uri, c.parent_id, c.mentions, c.tags
-FROM read_parquet('{src}/content.parquet') c
+FROM {content_scan(src)} c
 JOIN acc a ON a.user_id = c.author_id
 WHERE c.kind IN ('post', 'photo', 'video', 'caption', 'comment')
   AND c.visibility = 'public'
@@ -114,7 +137,7 @@ def job_duckdb(src: Path, work: Path, limit: int | None) -> int:
     con.execute("SET TimeZone = 'UTC'")
     out = work / "hand.parquet"
     con.execute(f"COPY ({_hand_query(src)}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
-    rows = con.execute(f"SELECT count(*) FROM read_parquet('{src}/content.parquet')").fetchall()
+    rows = con.execute(f"SELECT count(*) FROM {content_scan(src)}").fetchall()
     return int(rows[0][0])
 
 
@@ -186,7 +209,7 @@ def job_notrain(src: Path, work: Path, limit: int | None, engine: str = "duckdb"
     out = work / "dataset"
     result = build_dataset(
         BuildRequest(
-            content=str(src / "content.parquet"),
+            content=str(content_of(src)),
             accounts=str(src / "accounts.parquet"),
             registry=str(src / "registry.parquet"),
             out=out,
@@ -212,7 +235,12 @@ def job_spark(src: Path, work: Path, limit: int | None, cores: int = 2) -> int:
 
 
 def run_child(
-    job: str, src: Path, work: Path, limit: int | None, cores: int | None = None
+    job: str,
+    src: Path,
+    work: Path,
+    limit: int | None,
+    cores: int | None = None,
+    content: Path | None = None,
 ) -> dict[str, Any]:
     """Run one job in a fresh process; return its rows, seconds and peak RSS."""
     work.mkdir(parents=True, exist_ok=True)
@@ -223,6 +251,8 @@ def run_child(
         cmd += ["--limit", str(limit)]
     if cores:
         cmd += ["--cores", str(cores)]
+    if content:
+        cmd += ["--content", str(content)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -232,12 +262,93 @@ def run_child(
         raise SystemExit(f"job {job} failed with status {status}")
     lines = [json.loads(line) for line in output.strip().splitlines() if line.startswith("{")]
     rows = int(lines[-1]["rows"])
-    result = {"job": job, "rows": rows, "seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    result = {
+        "job": job,
+        "rows": rows,
+        "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
     session = [line["session_s"] for line in lines if "session_s" in line]
     if session:
         result["session_s"] = session[0]
         result["build_s"] = seconds - session[0]
     return result
+
+
+def variant(src: Path, texts: str, layout: str) -> Path:
+    """(Once) the platform's content with ``texts`` texts, as one file or ``SHARDS`` shards;
+    the same rows in the same order either way."""
+    import duckdb
+
+    target = src / f"content-{texts}-{layout}"
+    if layout == "file":
+        target = target.with_suffix(".parquet")
+    if target.exists():
+        return target
+    partial = target.with_name(target.name + ".partial")
+    subprocess.run(["rm", "-rf", str(partial)], check=True)
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    query = f"SELECT * REPLACE ({TEXTS[texts]} AS text) FROM read_parquet('{src}/content.parquet')"
+    if layout == "file":
+        con.execute(f"COPY ({query}) TO '{partial}' (FORMAT parquet, COMPRESSION zstd)")
+    else:
+        partial.mkdir()
+        rows = int(con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0])
+        per = -(-rows // SHARDS)
+        for n in range(SHARDS):
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (file_row_number) FROM (SELECT * REPLACE "
+                f"({TEXTS[texts]} AS text) FROM read_parquet('{src}/content.parquet', "
+                f"file_row_number = true)) WHERE file_row_number >= {n * per} "
+                f"AND file_row_number < {(n + 1) * per}) "
+                f"TO '{partial}/part-{n:05d}.parquet' (FORMAT parquet, COMPRESSION zstd)"
+            )
+    partial.rename(target)
+    return target
+
+
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def run_cases(data: Path, src: Path, repeat: int) -> None:
+    """Every case on ``src``: (b) and `notrain build` alternately, ``repeat`` times each."""
+    import duckdb
+
+    print("| rows | content | texts (avg chars) | (b) s | notrain s | notrain / (b) | "
+          "notrain CPU s / (b) CPU s | notrain peak RSS | load before |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    summary = {}
+    for texts in TEXTS:
+        for layout in ("file", "shards"):
+            content = variant(src, texts, layout)
+            scan = f"'{content}/*.parquet'" if content.is_dir() else f"'{content}'"
+            query = f"SELECT avg(length(text)) FROM read_parquet({scan})"
+            chars = duckdb.connect().execute(query).fetchall()
+            before = load().split("load average:")[-1].strip()
+            runs: dict[str, list[dict[str, Any]]] = {"duckdb": [], "notrain": []}
+            for _ in range(repeat):
+                for job in runs:
+                    runs[job].append(
+                        run_child(job, src, data / f"work-{job}", None, content=content)
+                    )
+            best = {job: min(r["seconds"] for r in found) for job, found in runs.items()}
+            cpu = {job: min(r["cpu_s"] for r in found) for job, found in runs.items()}
+            rss = max(r["peak_rss_mb"] for r in runs["notrain"])
+            rows = runs["notrain"][0]["rows"]
+            summary[(texts, layout)] = best["notrain"]
+            print(
+                f"| {rows:,} | {'one file' if layout == 'file' else f'{SHARDS} shards'} | "
+                f"{texts} ({chars[0][0]:.0f}) | {best['duckdb']:.2f} | {best['notrain']:.2f} | "
+                f"**{best['notrain'] / best['duckdb']:.2f}x** | "
+                f"{cpu['notrain']:.1f} / {cpu['duckdb']:.1f} = "
+                f"{cpu['notrain'] / cpu['duckdb']:.2f}x | {rss:,.0f} MB | {before} |",
+                flush=True,
+            )
+    for texts in TEXTS:
+        ratio = summary[(texts, "shards")] / summary[(texts, "file")]
+        print(f"{texts} texts: {SHARDS} shards / one file = {ratio:.2f}x (notrain)")
 
 
 def main() -> None:
@@ -268,7 +379,15 @@ def main() -> None:
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--content", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cases", action="store_true", help="run the issue-12 cases")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each job per case")
+    parser.add_argument(
+        "--case-rows", type=int, nargs="+", help="with --cases: the row counts (default --rows)"
+    )
     args = parser.parse_args()
+    global _content
+    _content = args.content
 
     if args.job == "spark":
         print(json.dumps({"rows": job_spark(args.src, args.work, args.limit, args.cores)}))
@@ -279,6 +398,10 @@ def main() -> None:
         print(json.dumps({"rows": fn(args.src, args.work, args.limit)}))
         return
 
+    if args.cases:
+        for rows in args.case_rows or [args.rows]:
+            run_cases(args.data, platform(args.data, rows, args.seed), args.repeat)
+        return
     src = platform(args.data, args.rows, args.seed)
     runs: list[tuple[str, str, int | None]] = [
         (job, job, None) for job in args.only or JOBS if job != "spark"
@@ -294,7 +417,8 @@ def main() -> None:
         results[name] = result
         line = (
             f"{name:8s} {result['rows']:>12,} rows  {result['seconds']:8.2f} s  "
-            f"{result['rows_per_s']:>12,.0f} rows/s  peak RSS {result['peak_rss_mb']:,.0f} MB"
+            f"{result['rows_per_s']:>12,.0f} rows/s  cpu {result['cpu_s']:6.2f} s  "
+            f"peak RSS {result['peak_rss_mb']:,.0f} MB"
         )
         if "build_s" in result:
             result["build_rows_per_s"] = result["rows"] / result["build_s"]

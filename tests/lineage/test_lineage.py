@@ -25,6 +25,7 @@ from notrain.errors import DatasetNotFound
 from notrain.lineage.access import access_answer, access_answer_for_request
 from notrain.lineage.catalogue import entries, register_dataset, register_model
 from notrain.lineage.impact import impact
+from notrain.lineage.purge import purge
 from notrain.mail.transport import OutboxTransport
 from notrain.policy.loader import load_default_policy
 from notrain.registry.accounts import AccountIndex
@@ -166,6 +167,17 @@ def test_late_objection_recall_impact_and_erasure_answer(
     assert [r.dataset_id for r in answer.recalls] == [child.id]
     assert set(answer.recalls[0].removed_content_ids) == theirs
     assert {e.dataset_id for e in catalogued} == {parent_id, child.id}
+
+    # Once the superseded parent is purged, nothing catalogued holds the person's rows.
+    with factory.begin() as session:
+        assert [p.dataset_id for p in purge(session)] == [parent_id]
+    with factory() as session:
+        [after] = impact(session, START + timedelta(days=5))
+        answer = access_answer_for_request(session, request_id)
+    assert after.request_id == request_id
+    assert after.datasets == []
+    assert after.models == []
+    assert answer.datasets == []
     factory.kw["bind"].dispose()
 
 

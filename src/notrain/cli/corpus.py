@@ -189,9 +189,9 @@ def build(
         result = build_dataset(request, progress=report)
     if register_dataset:
         if isinstance(result.out, Path):
-            from notrain.cli.lineage import record_dataset
+            from notrain.lineage.catalogue import record_dataset
 
-            record_dataset(result.out, None)
+            record_dataset(result.out)
         else:
             err.print(
                 f"note: {result.out} is not catalogued: the lineage catalogue reads datasets "
@@ -282,9 +282,9 @@ def recall(
 
         result = recall_dataset(request, progress=report)
     if register_dataset:
-        from notrain.cli.lineage import record_dataset
+        from notrain.lineage.catalogue import record_dataset
 
-        record_dataset(Path(result.out), None)
+        record_dataset(Path(result.out))
     manifest = result.manifest
     if json_output:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
@@ -313,10 +313,9 @@ def _dataset_dir(dataset: str) -> Path:
     path = Path(dataset)
     if path.is_dir() or not DATASET_ID.fullmatch(dataset):
         return path
-    from notrain.cli.lineage import catalogue
-    from notrain.lineage.catalogue import dataset_path
+    from notrain.lineage.catalogue import dataset_path, open_catalogue
 
-    with catalogue(None) as session:
+    with open_catalogue() as session:
         return dataset_path(session, dataset)
 
 

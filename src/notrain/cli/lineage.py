@@ -1,4 +1,5 @@
-"""``notrain dataset register|list``, ``notrain models``, ``notrain impact``, ``notrain access``."""
+"""``notrain dataset register|list|purge``, ``notrain models``, ``notrain impact``,
+``notrain access``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from rich.table import Table
 from notrain.cli.common import out, parse_time
 from notrain.cli.corpus import dataset_app
 from notrain.cli.registry import DbOption
-from notrain.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ models_app = typer.Typer(help="Models trained from catalogued datasets.", no_arg
 def register(app: typer.Typer) -> None:
     dataset_app.command("register")(dataset_register)
     dataset_app.command("list")(dataset_list)
+    dataset_app.command("purge")(dataset_purge)
     app.add_typer(models_app, name="models")
     app.command()(impact)
     app.command()(access)
@@ -34,19 +35,10 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def catalogue(db: str | None) -> Iterator[Session]:
     """A session on the registry database, committed at the end."""
-    from notrain.registry.db import session_factory
+    from notrain.lineage.catalogue import open_catalogue
 
-    factory = session_factory(db or get_settings().database_url)
-    with factory.begin() as session:
+    with open_catalogue(db) as session:
         yield session
-
-
-def record_dataset(path: Path, db: str | None) -> str:
-    """Catalogue a freshly published dataset; returns its id."""
-    from notrain.lineage.catalogue import register_dataset
-
-    with catalogue(db) as session:
-        return register_dataset(session, path).id
 
 
 def dataset_register(
@@ -54,6 +46,8 @@ def dataset_register(
     db: DbOption = None,
 ) -> None:
     """Add a dataset (and its parent, for a recall) to the catalogue."""
+    from notrain.lineage.catalogue import record_dataset
+
     out.print(f"catalogued {record_dataset(path, db)} ({path})", highlight=False)
 
 
@@ -68,7 +62,13 @@ def dataset_list(
         found = entries(session)
     if json_output:
         rows = [
-            {**e.__dict__, "as_of": e.as_of.isoformat(), "models": list(e.models)} for e in found
+            {
+                **e.__dict__,
+                "as_of": e.as_of.isoformat(),
+                "models": list(e.models),
+                "purged_at": e.purged_at.isoformat() if e.purged_at else None,
+            }
+            for e in found
         ]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -82,9 +82,38 @@ def dataset_list(
             f"{e.kept_rows:,}",
             e.parent_id or "",
             ", ".join(e.models),
-            e.path,
+            e.path if e.holds_data else f"purged {e.purged_at:%Y-%m-%d %H:%M} (was {e.path})",
         )
     out.print(table)
+
+
+def dataset_purge(
+    dataset: Annotated[
+        str | None,
+        typer.Argument(
+            help="A catalogued dataset's id or directory (default: every version that has "
+            "a successor)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Purge it even if no recall of it is catalogued.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Delete the files of superseded dataset versions; their catalogue entries stay."""
+    from notrain.lineage.purge import purge
+
+    with catalogue(db) as session:
+        done = purge(session, dataset, force=force)
+    if not done:
+        out.print("nothing to purge", highlight=False)
+    for version in done:
+        out.print(
+            f"purged {version.dataset_id}: {version.files_removed} files removed from "
+            f"{version.path}",
+            highlight=False,
+            markup=False,
+        )
 
 
 @models_app.command("register")

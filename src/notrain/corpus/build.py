@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from notrain import __version__
+from notrain.contracts import verify_snapshot
 from notrain.corpus import dataset
 from notrain.corpus.engines import create_engine
 from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
@@ -22,9 +23,6 @@ from notrain.corpus.storage import is_uri
 from notrain.errors import InputError, UserError
 from notrain.policy.loader import LoadedPolicy
 from notrain.policy.model import REASON_ORDER
-from notrain.registry.snapshot import verify_snapshot
-
-MANIFEST_VERSION = 1
 
 Progress = Callable[[str, int, int | None], None]
 """Called with (phase, rows done, rows in all or None)."""
@@ -169,7 +167,8 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
             "engine": engine.name,
         }
         manifest: dict[str, Any] = {
-            "manifest_version": MANIFEST_VERSION,
+            "manifest_version": dataset.MANIFEST_VERSION,
+            "contract": dataset.CONTRACT,
             "dataset_id": _dataset_id(identity),
             "as_of": as_of.isoformat(),
             "as_of_given": request.as_of is not None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
+from notrain.contracts import CONTRACT_VERSION
 from notrain.corpus.storage import (
     LOCAL,
     LocalStorage,
@@ -31,6 +32,15 @@ EXCLUSIONS_FILE = "exclusions.parquet"
 LINEAGE_FILE = "lineage.parquet"
 STAGING_PREFIX = ".staging-"
 COMPRESSION = "zstd"
+
+MANIFEST_VERSION = 2
+"""2: the manifest names the data contract its shards follow (``contract``)."""
+
+CONTRACT = {
+    "version": CONTRACT_VERSION,
+    "source_sha256": "sha256 of content_id, text and media_uri joined by U+001F, as 32 raw bytes",
+}
+"""What a manifest says of its shards' columns (the contract's version changes with them)."""
 
 L = TypeVar("L", str, Path)
 

@@ -32,7 +32,7 @@ from notrain.contracts import (
     DecisionKind,
     SignalDecision,
 )
-from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
+from notrain.corpus.dataset import COMPRESSION, EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.plan import INVALID_PREFIX, BuildPlan
 from notrain.corpus.sources import InputSet
@@ -46,6 +46,8 @@ _TIMESTAMP_TYPES = {
 
 
 CSV_MAX_LINE_BYTES = 256 * 1024 * 1024
+
+DEFAULT_CHUNK_ROWS = 4_000_000
 
 
 def _target(arrow_type: pa.DataType) -> tuple[str, set[str]]:
@@ -72,6 +74,49 @@ def _quote(path: str | Path) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return re.sub(r"^[A-Za-z ]+Error: ", "", text)
+
+
+def _pieces(
+    sizes: list[tuple[str | Path, str, int]], chunk_rows: int
+) -> Iterator[list[tuple[str | Path, str, int, int]]]:
+    """Files of (path, label, rows) cut into chunks of up to ``chunk_rows`` rows, in order:
+    each chunk a list of (path, label, first row, end row) pieces."""
+    chunk: list[tuple[str | Path, str, int, int]] = []
+    room = chunk_rows
+    for path, label, rows in sizes:
+        start = 0
+        while start < rows:
+            take = min(room, rows - start)
+            chunk.append((path, label, start, start + take))
+            start += take
+            room -= take
+            if room == 0:
+                yield chunk
+                chunk, room = [], chunk_rows
+    if chunk:
+        yield chunk
+
+
+def _relation(pieces: list[tuple[str | Path, str, int, int]]) -> str:
+    """SQL reading the pieces in order: whole files by one multi-file scan."""
+    whole = all(start == 0 and end == _rows(path) for path, _, start, end in pieces)
+    if whole:
+        files = ", ".join(_quote(path) for path, _, _, _ in pieces)
+        return f"read_parquet([{files}], union_by_name = true)"
+    return " UNION ALL BY NAME ".join(
+        f"(SELECT * EXCLUDE (file_row_number) FROM read_parquet({_quote(path)}, "
+        f"file_row_number = true) WHERE file_row_number >= {start} "
+        f"AND file_row_number < {end})"
+        for path, _, start, end in pieces
+    )
+
+
+def _rows(path: str | Path) -> int:
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _copy_sql(query: str, target: Path) -> str:
+    return f"COPY ({query}) TO {_quote(target)} (FORMAT parquet, COMPRESSION {COMPRESSION})"
 
 
 @dataclass
@@ -312,9 +357,10 @@ class DuckDBEngine:
     ) -> Iterator[tuple[str, str]]:
         """The content in chunks of input order: (label, relation) of up to ``chunk_rows`` rows.
 
-        Parquet is read in place, DuckDB skipping to each chunk by row number; JSONL and CSV
-        are first converted to Parquet through the contract's casts, so a bad value fails
-        here, naming the file.
+        A chunk spans files: many small files make as few chunks as one merged file would
+        (a chunk's fixed costs are paid per chunk, not per file), and a large file is cut by
+        row number. Parquet is read in place; JSONL and CSV are first converted to Parquet
+        through the contract's casts, so a bad value fails here, naming the file.
         """
         files: tuple[str | Path, ...] = content.files
         if content.format != "parquet":
@@ -327,21 +373,16 @@ class DuckDBEngine:
                 "value",
             )
             files = (converted,)
+        sizes = []
         for path in files:
             label = str(path) if content.format == "parquet" else content.label
             try:
-                rows = int(pq.ParquetFile(path).metadata.num_rows)
+                sizes.append((path, label, int(pq.ParquetFile(path).metadata.num_rows)))
             except (OSError, pa.ArrowException) as exc:
                 raise InputError(label, f"unreadable parquet: {exc}") from None
-            for start in range(0, rows, chunk_rows):
-                yield (
-                    label,
-                    (
-                        f"(SELECT * EXCLUDE (file_row_number) FROM read_parquet({_quote(path)}, "
-                        f"file_row_number = true) WHERE file_row_number >= {start} "
-                        f"AND file_row_number < {start + chunk_rows})"
-                    ),
-                )
+        for pieces in _pieces(sizes, chunk_rows):
+            labels = sorted({label for _, label, _, _ in pieces})
+            yield (labels[0] if len(labels) == 1 else content.label, _relation(pieces))
 
     def execute(
         self,
@@ -350,22 +391,25 @@ class DuckDBEngine:
         accounts: InputSet,
         snapshot: InputSet,
         staging: Path | str,
-        chunk_rows: int = 4_000_000,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
         progress: Callable[[int], None] | None = None,
         signals: InputSet | None = None,
     ) -> EngineOutput:
         """Run the plan chunk by chunk, writing shards, exclusions and lineage into ``staging``.
 
-        Each chunk is scored whole, then its kept rows are written, sorted by
-        ``content_id``, as one shard; memory is bounded by the chunk, not the input.
+        Each chunk is scored whole (no text read), then its kept rows are redacted and
+        written, sorted by ``content_id``, as one shard; memory is bounded by the chunk, not
+        the input.
         """
         staging = Path(staging)
         work = staging / ".work"
         work.mkdir(exist_ok=True)
         con = self._connect()
         output = EngineOutput()
-        exclusions = pq.ParquetWriter(staging / EXCLUSIONS_FILE, EXCLUSIONS, compression="zstd")
-        lineage = pq.ParquetWriter(staging / LINEAGE_FILE, LINEAGE, compression="zstd")
+        exclusions = pq.ParquetWriter(
+            staging / EXCLUSIONS_FILE, EXCLUSIONS, compression=COMPRESSION
+        )
+        lineage = pq.ParquetWriter(staging / LINEAGE_FILE, LINEAGE, compression=COMPRESSION)
         try:
             d = DUCKDB
             with output.timed("load accounts and snapshot"):
@@ -382,7 +426,8 @@ class DuckDBEngine:
                 ):
                     con.execute(f"CREATE TABLE {name} AS {sql}")
             done = 0
-            for label, relation in self._chunks(con, content, work, chunk_rows):
+            chunks = self._chunks(con, content, work, chunk_rows)
+            for label, relation in chunks:
                 self._register_relation(con, label, relation, CONTENT, "content", textual_ok=False)
                 with output.timed("third parties"):
                     self._materialise(
@@ -429,15 +474,15 @@ class DuckDBEngine:
                         self._materialise(
                             con,
                             content,
-                            f"COPY ({plan.kept_sql(d)} ORDER BY content_id) TO {_quote(shard)} "
-                            "(FORMAT parquet, COMPRESSION zstd)",
+                            _copy_sql(
+                                f"{plan.kept_sql(d, reasons='reasons')} ORDER BY content_id", shard
+                            ),
                             "value",
                         )
                     output.shards.append((shard.name, kept_rows))
                     with output.timed("write lineage"):
                         kept_lineage = con.sql(
-                            "SELECT content_id, author_id, mentions, tags "
-                            f"FROM read_parquet({_quote(shard)})"
+                            f"SELECT {', '.join(LINEAGE.names)} FROM read_parquet({_quote(shard)})"
                         ).to_arrow_table()
                         lineage.write_table(kept_lineage.cast(LINEAGE))
                 done += sum(count for _, _, _, count in counts)

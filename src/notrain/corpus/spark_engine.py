@@ -20,15 +20,14 @@ any file system Hadoop reaches, named by a URI (``hdfs://``, ``s3a://``…). The
 file work on URIs (listing, renaming, merging, reading footers) goes through the session's
 Hadoop ``FileSystem`` API (:class:`~notrain.corpus.storage.HadoopStorage`), so the
 cluster's configuration applies.
+
+Starting the session is :mod:`notrain.corpus.spark_session`'s job; how inputs are typed,
+:mod:`notrain.corpus.spark_types`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import re
-import shutil
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,99 +53,20 @@ from notrain.corpus.dialect import SPARK
 from notrain.corpus.duckdb_engine import EngineOutput
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet
+from notrain.corpus.spark_session import (
+    first_line,
+    import_pyspark,
+    spark_errors,
+    start_session,
+)
+from notrain.corpus.spark_types import NULL_TYPE, TIMESTAMPS, spark_type, spelled
 from notrain.corpus.storage import LOCAL, HadoopStorage, Storage, is_uri
-from notrain.errors import BuildError, EngineUnavailableError, ExtraNotInstalled, InputError
+from notrain.errors import BuildError, InputError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 DEFAULT_BROADCAST_ROWS = 2_000_000
-
-# Set on every session the engine uses, whoever created it: they decide what the plan's
-# SQL means (UTC timestamps, errors on bad casts) and what the files look like.
-SESSION_CONF = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.ansi.enabled": "true",
-    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    "spark.sql.parquet.compression.codec": COMPRESSION,
-    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
-    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
-    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
-    "spark.sql.sources.partitionOverwriteMode": "STATIC",
-}
-
-_INTEGERS = {"bigint", "int", "smallint", "tinyint"}
-_TIMESTAMPS = {"timestamp", "timestamp_ntz"}
-_NULL = "void"
-
-
-def import_pyspark() -> None:
-    """Import PySpark, or fail with the install hint; silences its pandas-version notice."""
-    try:
-        with warnings.catch_warnings():
-            # PySpark warns on import about pandas versions it has not been tested with;
-            # the engine never moves data through pandas.
-            warnings.filterwarnings(
-                "ignore", message="PySpark does not yet fully support", category=FutureWarning
-            )
-            import pyspark.sql
-            import pyspark.testing.utils  # noqa: F401  (py4j imports it on first use)
-    except ImportError:
-        raise ExtraNotInstalled("spark", ["pyspark"]) from None
-
-
-def _target(arrow_type: pa.DataType) -> tuple[str, set[str]]:
-    """The Spark SQL type a contract column is cast to, and the source types accepted."""
-    if pa.types.is_int64(arrow_type):
-        return "BIGINT", _INTEGERS
-    if pa.types.is_string(arrow_type):
-        return "STRING", {"string"}
-    if pa.types.is_timestamp(arrow_type):
-        return "TIMESTAMP", _TIMESTAMPS | {"date"}
-    if pa.types.is_date32(arrow_type):
-        return "DATE", {"date"} | _TIMESTAMPS
-    if pa.types.is_list(arrow_type) and pa.types.is_string(arrow_type.value_type):
-        return "ARRAY<STRING>", {"array<string>", f"array<{_NULL}>"}
-    if pa.types.is_list(arrow_type):
-        return "ARRAY<BIGINT>", {f"array<{t}>" for t in _INTEGERS} | {f"array<{_NULL}>"}
-    raise AssertionError(f"no Spark mapping for {arrow_type}")
-
-
-_DUCKDB_SPELLING = {
-    "bigint": "BIGINT", "int": "INTEGER", "smallint": "SMALLINT", "tinyint": "TINYINT",
-    "string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "timestamp_ntz": "TIMESTAMP",
-    "boolean": "BOOLEAN", "double": "DOUBLE", "float": "FLOAT", _NULL: "NULL",
-}  # fmt: skip
-
-
-def _spelled(spark_type: str) -> str:
-    """A Spark type as the DuckDB engine names it, so both engines word errors alike."""
-    spark_type = spark_type.lower()
-    if spark_type.startswith("array<") and spark_type.endswith(">"):
-        return _spelled(spark_type[len("array<") : -1]) + "[]"
-    return _DUCKDB_SPELLING.get(spark_type, spark_type.upper())
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return re.sub(r"\s*SQLSTATE: \w+\s*$", "", line)
-
-
-def _spark_errors() -> tuple[type[BaseException], ...]:
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-
-    return (PySparkException, Py4JError)
-
-
-def _spark_memory(limit: str) -> str:
-    """``1GB`` (DuckDB's spelling, the CLI's) as ``1g`` (the JVM's)."""
-    match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", limit, re.IGNORECASE)
-    if not match:
-        return limit
-    number, unit = match.groups()
-    return f"{number}{unit.lower() or 'b'}"
 
 
 @dataclass
@@ -179,53 +99,8 @@ class SparkEngine:
     @property
     def spark(self) -> SparkSession:
         if self._spark is None:
-            self._spark = self._session()
+            self._spark = start_session(self.master, self.threads, self.memory_limit)
         return self._spark
-
-    def _session(self) -> SparkSession:
-        from pyspark.sql import SparkSession
-
-        active = SparkSession.getActiveSession()
-        if active is not None and self.master in (None, active.conf.get("spark.master")):
-            session = active
-        else:
-            # Under spark-submit the launcher has started the JVM with the cluster's
-            # configuration (master, memory, executors); only a plain process starts one.
-            submitted = "PYSPARK_GATEWAY_PORT" in os.environ
-            if not submitted and shutil.which("java") is None and not _java_home():
-                raise EngineUnavailableError(
-                    "the Spark engine needs a Java 17 runtime and none was found "
-                    "(install openjdk-17-jre-headless, or run scripts/java.sh)"
-                )
-            builder = SparkSession.builder.appName("notrain build")
-            master = self.master
-            if master is None and not submitted:
-                master = f"local[{self.threads or '*'}]"
-            if master is not None:
-                builder = builder.master(master)
-            if master is not None and master.startswith("local") and not submitted:
-                # One machine: stay on loopback, and size shuffles to its cores rather
-                # than Spark's cluster default of 200 partitions.
-                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-                cores = self.threads or os.cpu_count() or 1
-                builder = (
-                    builder.config("spark.driver.host", "127.0.0.1")
-                    .config("spark.driver.bindAddress", "127.0.0.1")
-                    .config("spark.driver.memory", _spark_memory(self.memory_limit))
-                    .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
-                )
-            builder = builder.config("spark.ui.showConsoleProgress", "false")
-            try:
-                session = builder.getOrCreate()
-            except _spark_errors() as exc:
-                raise EngineUnavailableError(
-                    f"Spark could not start on {master or 'the submitted master'}: "
-                    f"{_first_line(exc)}"
-                ) from None
-            session.sparkContext.setLogLevel("ERROR")
-        for key, value in SESSION_CONF.items():
-            session.conf.set(key, value)
-        return session
 
     def storage(self, location: str) -> Storage:
         """The local disk for a plain path; for a URI, the session's Hadoop file systems
@@ -245,8 +120,8 @@ class SparkEngine:
     def _as_input_error(self, label: str, what: str) -> Iterator[None]:
         try:
             yield
-        except _spark_errors() as exc:
-            raise InputError(label, f"{what}: {_first_line(exc)}") from None
+        except spark_errors() as exc:
+            raise InputError(label, f"{what}: {first_line(exc)}") from None
 
     def _read(self, source: InputSet) -> DataFrame:
         uris = [source.storage.uri(str(path)) for path in source.files]
@@ -272,13 +147,13 @@ class SparkEngine:
         for column in schema:
             if column.name not in found:
                 raise InputError(source.label, "missing", column=column.name)
-            target, accepted = _target(column.type)
+            target, accepted = spark_type(column.type)
             actual = found[column.name]
             textual = textual_ok and actual == "string"
-            if actual not in accepted and not textual and actual != _NULL:
+            if actual not in accepted and not textual and actual != NULL_TYPE:
                 raise InputError(
                     source.label,
-                    f"has type {_spelled(actual)}, expected {_spelled(target)}",
+                    f"has type {spelled(actual)}, expected {spelled(target)}",
                     column=column.name,
                 )
             value = f"`{column.name}`"
@@ -286,7 +161,7 @@ class SparkEngine:
                 value = f"nullif({value}, '')"
             if textual and target.startswith("ARRAY"):
                 value = f"from_json({value}, '{target}', map('mode', 'FAILFAST'))"
-            elif target == "DATE" and actual in _TIMESTAMPS:
+            elif target == "DATE" and actual in TIMESTAMPS:
                 value = f"CAST({value} AS TIMESTAMP)"
             columns.append(f"CAST({value} AS {target}) AS `{column.name}`")
         return frame.selectExpr(*columns)
@@ -402,8 +277,8 @@ class SparkEngine:
                 f"WHERE effective_at <= {as_of} "
                 "AND kind IN ('objection', 'erasure') AND subject_id IS NULL"
             ).collect()
-        except _spark_errors() as exc:
-            raise BuildError(f"Spark failed: {_first_line(exc)}") from None
+        except spark_errors() as exc:
+            raise BuildError(f"Spark failed: {first_line(exc)}") from None
         return sorted(str(r[0]) for r in rows if r[0] is not None)
 
     # -- running -----------------------------------------------------------------------
@@ -492,7 +367,7 @@ class SparkEngine:
         for column in DATASET:
             name = f"`{column.name}`"
             if column.name in CONTENT.names and not column.nullable:
-                columns.append(f"coalesce({name}, {zero[_target(column.type)[0]]}) AS {name}")
+                columns.append(f"coalesce({name}, {zero[spark_type(column.type)[0]]}) AS {name}")
             elif pa.types.is_list(column.type):
                 columns.append(f"CASE WHEN content_id IS NULL THEN NULL ELSE {name} END AS {name}")
             else:
@@ -595,7 +470,7 @@ class SparkEngine:
             if kept:
                 with output.timed("redact and write shards"):
                     parts = self._write_shards(
-                        self._dataset_columns(self.spark.sql(plan.kept_sql(d))),
+                        self._dataset_columns(self.spark.sql(plan.kept_sql(d, reasons="reasons"))),
                         max(1, math.ceil(kept / chunk_rows)),
                         store,
                         store.child(work, "kept"),
@@ -610,8 +485,8 @@ class SparkEngine:
                         shards.append(shard)
             with output.timed("write lineage"):
                 self._merge(store, shards, store.child(staged, LINEAGE_FILE), LINEAGE)
-        except _spark_errors() as exc:
-            raise BuildError(f"Spark failed: {_first_line(exc)}") from None
+        except spark_errors() as exc:
+            raise BuildError(f"Spark failed: {first_line(exc)}") from None
         finally:
             self._release()
             store.delete(work)
@@ -629,11 +504,6 @@ class SparkEngine:
                 "third_party", "signals", "signals_in", "signals_raw", "reasons",
             ):  # fmt: skip
                 self._spark.catalog.dropTempView(view)
-
-
-def _java_home() -> bool:
-    home = os.environ.get("JAVA_HOME")
-    return bool(home) and Path(home or "", "bin", "java").exists()
 
 
 __all__ = ["DEFAULT_BROADCAST_ROWS", "SparkEngine", "import_pyspark"]

@@ -68,7 +68,11 @@ def build_web_dataset(request: WebBuildRequest) -> BuildResult:
                 by_reason[reason] = by_reason.get(reason, 0) + count
         excluded = sum(by_reason.values())
         manifest: dict[str, Any] = {
-            "manifest_version": 1,
+            "manifest_version": dataset.MANIFEST_VERSION,
+            "contract": {
+                **dataset.CONTRACT,
+                "source_sha256": "sha256 of the document's text, as 32 raw bytes",
+            },
             "dataset_kind": "web",
             "dataset_id": _dataset_id(
                 {

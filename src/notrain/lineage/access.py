@@ -75,7 +75,7 @@ def access_answer(
     datasets: list[DatasetHolding] = []
     for entry in catalogue:
         path = Path(entry.path)
-        if not path.is_dir():
+        if not entry.holds_data or not path.is_dir():  # a purged version holds nothing
             continue
         merged = _merge(holdings(path, subjects, identifiers))
         held[entry.dataset_id] = merged.content_ids

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,29 @@ class CatalogueEntry:
     policy_sha256: str
     snapshot_sha256: str
     engine: str
+    purged_at: datetime | None = None
+    """When its files were purged: a purged version holds nothing."""
+
+    @property
+    def holds_data(self) -> bool:
+        return self.purged_at is None
+
+
+@contextmanager
+def open_catalogue(database_url: str | None = None) -> Iterator[Session]:
+    """A session on the registry database (default: the settings'), committed at the end."""
+    from notrain.registry.db import session_factory
+    from notrain.settings import get_settings
+
+    factory = session_factory(database_url or get_settings().database_url)
+    with factory.begin() as session:
+        yield session
+
+
+def record_dataset(path: Path, database_url: str | None = None) -> str:
+    """Catalogue a freshly published dataset (and its parent); returns its id."""
+    with open_catalogue(database_url) as session:
+        return register_dataset(session, path).id
 
 
 def _manifest(path: Path) -> tuple[dict[str, object], str]:
@@ -125,6 +150,7 @@ def entries(session: Session) -> list[CatalogueEntry]:
             policy_sha256=d.policy_sha256,
             snapshot_sha256=d.snapshot_sha256,
             engine=d.engine,
+            purged_at=d.purged_at,
         )
         for d in session.scalars(select(Dataset).order_by(Dataset.as_of, Dataset.id))
     ]

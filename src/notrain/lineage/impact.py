@@ -62,7 +62,8 @@ def impact(session: Session, since: datetime) -> list[RequestImpact]:
     )
     subjects = {s.subject_id for r in requests for s in r.subjects}
     identifiers = {i.value for r in requests for i in r.identifiers}
-    catalogue = [e for e in entries(session) if Path(e.path).is_dir()]
+    # A purged version holds nothing, whatever is left at its path.
+    catalogue = [e for e in entries(session) if e.holds_data and Path(e.path).is_dir()]
     found = {e.dataset_id: holdings(Path(e.path), subjects, identifiers) for e in catalogue}
     report = []
     for request in requests:

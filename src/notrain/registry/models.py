@@ -254,6 +254,8 @@ class Dataset(Base):
     kept_rows: Mapped[int] = mapped_column(BigInteger)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When `notrain dataset purge` deleted its files (None: still on disk)."""
 
 
 class TrainedModel(Base):
