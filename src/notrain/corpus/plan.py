@@ -319,14 +319,35 @@ END"""
                 ),
                 repeat_of(pattern, redaction.IDENTIFIER_REPLACEMENT, redaction.REDACTED),
             )
-        if self.policy.redaction.emails:
+        def unguard(placeholder: str) -> str:
+            # The markers of a guarded pass (see redaction.py): where they meet, a match
+            # to replace; around kept text, nothing. Folded into the next projection.
+            both = d.string(redaction.GUARD_OPEN + redaction.GUARD_CLOSE)
+            opened, closed = d.string(redaction.GUARD_OPEN), d.string(redaction.GUARD_CLOSE)
+            cleaned = (
+                f"replace(replace(replace(text, {both}, {d.string(placeholder)}), "
+                f"{opened}, ''), {closed}, '')"
+            )
+            return f"CASE WHEN instr(text, {opened}) > 0 THEN {cleaned} ELSE text END"
+
+        rules = self.policy.redaction
+        if rules.emails:
             email = d.regex(redaction.EMAIL)
-            add(lambda src: d.replace_all(src, email, redaction.EMAIL_PLACEHOLDER))
-        if self.policy.redaction.phones:
+            add(
+                lambda src: d.replace_all(src, email, redaction.EMAIL_REPLACEMENT),
+                unguard(redaction.EMAIL_PLACEHOLDER),
+            )
+        if rules.ips:
+            ip = d.regex(redaction.IP)
+            add(
+                lambda src: d.replace_all(src, ip, redaction.IP_REPLACEMENT),
+                repeat_of(ip, redaction.IP_REPLACEMENT, redaction.IP_PLACEHOLDER),
+            )
+        if rules.phones:
             phone = d.regex(redaction.PHONE)
             add(
                 lambda src: d.replace_all(src, phone, redaction.PHONE_REPLACEMENT),
-                repeat_of(phone, redaction.PHONE_REPLACEMENT, redaction.PHONE_PLACEHOLDER),
+                unguard(redaction.PHONE_PLACEHOLDER),
             )
         if pending:
             passes.append(pending)
