@@ -330,23 +330,36 @@ END"""
             )
             return f"CASE WHEN instr(text, {opened}) > 0 THEN {cleaned} ELSE text END"
 
+        def gated(src: str, test: str, pattern: str, replacement: str) -> str:
+            # Texts that cannot hold a match are spared the regular expression.
+            return f"CASE WHEN {test} THEN {d.replace_all(src, pattern, replacement)} ELSE {src} END"
+
         rules = self.policy.redaction
         if rules.emails:
             email = d.regex(redaction.EMAIL)
             add(
-                lambda src: d.replace_all(src, email, redaction.EMAIL_REPLACEMENT),
+                lambda src: gated(
+                    src, f"instr({src}, '@') > 0", email, redaction.EMAIL_REPLACEMENT
+                ),
                 unguard(redaction.EMAIL_PLACEHOLDER),
             )
         if rules.ips:
             ip = d.regex(redaction.IP)
             add(
-                lambda src: d.replace_all(src, ip, redaction.IP_REPLACEMENT),
+                lambda src: gated(
+                    src, d.contains_match(src, redaction.IP_GATE), ip, redaction.IP_REPLACEMENT
+                ),
                 repeat_of(ip, redaction.IP_REPLACEMENT, redaction.IP_PLACEHOLDER),
             )
         if rules.phones:
             phone = d.regex(redaction.PHONE)
             add(
-                lambda src: d.replace_all(src, phone, redaction.PHONE_REPLACEMENT),
+                lambda src: gated(
+                    src,
+                    d.contains_match(src, redaction.PHONE_GATE),
+                    phone,
+                    redaction.PHONE_REPLACEMENT,
+                ),
                 unguard(redaction.PHONE_PLACEHOLDER),
             )
         if pending:

@@ -123,12 +123,25 @@ _COUNTRY_LENGTHS: tuple[tuple[str, int, int], ...] = (
     ("81", 9, 10), ("82", 8, 10), ("86", 10, 11), ("90", 10, 10), ("91", 10, 10),
 )  # fmt: skip
 _TRUNK_IN_PARENS = "(?:[" + _SP + r"]?[(\x{ff08}][0０][)\x{ff09}])?"
+
+
+def _by_length() -> list[str]:
+    # One run per length range, after every code that takes it: the compiled program
+    # (and so the work per match) stays small.
+    codes: dict[tuple[int, int], list[str]] = {}
+    for code, low, high in _COUNTRY_LENGTHS:
+        codes.setdefault((low, high), []).append(code)
+    return [
+        "(?:" + "|".join(sorted(group, key=lambda c: (-len(c), c))) + ")" + _TRUNK_IN_PARENS
+        + _run(low, high)
+        for (low, high), group in sorted(codes.items())
+    ]  # fmt: skip
+
+
 _INTERNATIONAL = (
     _PLUS
     + "(?:"
-    + "|".join(
-        code + _TRUNK_IN_PARENS + _run(low, high) for code, low, high in _COUNTRY_LENGTHS
-    )
+    + "|".join(_by_length())
     # Other codes (none starts with 1 but the North American one).
     + "|[2-9][0-9]{0,2}"
     + _TRUNK_IN_PARENS
@@ -220,6 +233,8 @@ PHONE = (
     + "|(" + _PROTECTED_LAST + ")"
 )  # fmt: skip
 """Phone numbers (guarded): group 1 or 3 is kept text, group 2 what follows a number."""
+PHONE_GATE = r"[0-9\x{ff10}-\x{ff19}](?:[^0-9\x{ff10}-\x{ff19}]{0,4}[0-9\x{ff10}-\x{ff19}]){6}"
+"""Texts without seven digits this close hold no phone number: they skip :data:`PHONE`."""
 PHONE_REPLACEMENT = GUARD_OPEN + r"\1\3" + GUARD_CLOSE + r"\2"
 
 # E-mail addresses. The local part takes every character RFC 5322 allows ("o'brien",
@@ -263,7 +278,7 @@ _FILE_NAME = (
 EMAIL = (
     "(" + _FILE_NAME + ")|" + _LOCAL + "@(?:" + _IP_LITERAL
     + "|" + _DOMAIN + r"\.(?:" + _PUNYCODE + "|[A-Za-z]{2,63})" + _AFTER_ASCII
-    + "|" + _DOMAIN + r"\.[\p{L}\p{M}]{2,63}" + _AFTER_ADDRESS + ")"
+    + "|" + _DOMAIN + r"\.[\p{L}\p{M}]{2,}" + _AFTER_ADDRESS + ")"
 )  # fmt: skip
 """E-mail addresses (guarded): group 1 is a file name kept, group 2 or 3 what follows."""
 EMAIL_REPLACEMENT = GUARD_OPEN + r"\1" + GUARD_CLOSE + r"\2\3"
@@ -294,6 +309,8 @@ IP = (
     + "|(?:" + _IPV6 + r")([^0-9A-Za-z_:.\p{N}]|\.(?:[^\p{N}]|$)|$))"
 )  # fmt: skip
 """IP addresses: group 1 is the character before, group 2 or 3 the one after."""
+IP_GATE = r"[0-9]\.[0-9]|:[0-9A-Fa-f:]"
+"""Texts without a digit-dot-digit or a colon before a hex digit or colon hold no IP."""
 IP_REPLACEMENT = r"\1" + IP_PLACEHOLDER + r"\2\3"
 
 IDENTIFIER_REPLACEMENT = rf"\1{REDACTED}\2"
