@@ -195,9 +195,10 @@ _EXTENSION = (
     "(?:[" + _SP + "]?(?:[xX]|[eE][xX][tT][nN]?\\.?|[pP]oste)[" + _SP + "]?" + _D
     + "{1,5})?"
 )
-# What may follow a phone number: anything but a digit, or a dot, comma or hyphen that
-# no digit follows ("06 12 34 56 78." ends a sentence; "26.06.2024" goes on).
-_AFTER_NUMBER = r"([^\p{N}.,\-]|[.,\-](?:[^\p{N}]|$)|$)"
+# What may follow a phone number: anything but a digit, or a dot or hyphen that no digit
+# follows ("06 12 34 56 78." ends a sentence; "26.06.2024" goes on). A comma or a slash
+# may part two numbers ("0612345678,0698765432").
+_AFTER_NUMBER = r"([^\p{N}.\-]|[.\-](?:[^\p{N}]|$)|$)"
 # Kept whole, before any phone is looked for at the same place: dates (with a time),
 # dotted quads (IPv4, when IPs are not redacted, and versions), ISBNs, IBANs.
 _YEAR_OR_DAY = _D + "{1,2}"
