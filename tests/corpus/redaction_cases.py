@@ -66,9 +66,7 @@ def replaced_spans(text: str, output: str) -> frozenset[Span] | None:
     match = re.fullmatch(pattern, text, re.DOTALL)
     if match is None:
         return None
-    return frozenset(
-        (match.start(n), match.end(n), kind) for n, kind in enumerate(kinds, start=1)
-    )
+    return frozenset((match.start(n), match.end(n), kind) for n, kind in enumerate(kinds, start=1))
 
 
 @dataclass

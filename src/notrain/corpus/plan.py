@@ -319,6 +319,7 @@ END"""
                 ),
                 repeat_of(pattern, redaction.IDENTIFIER_REPLACEMENT, redaction.REDACTED),
             )
+
         def unguard(placeholder: str) -> str:
             # The markers of a guarded pass (see redaction.py): where they meet, a match
             # to replace; around kept text, nothing. Folded into the next projection.
@@ -332,7 +333,8 @@ END"""
 
         def gated(src: str, test: str, pattern: str, replacement: str) -> str:
             # Texts that cannot hold a match are spared the regular expression.
-            return f"CASE WHEN {test} THEN {d.replace_all(src, pattern, replacement)} ELSE {src} END"
+            replaced = d.replace_all(src, pattern, replacement)
+            return f"CASE WHEN {test} THEN {replaced} ELSE {src} END"
 
         rules = self.policy.redaction
         if rules.emails:

@@ -79,12 +79,11 @@ GUARD_CLOSE = "\ufdd1"
 IP_PLACEHOLDER = "[ip]"
 _OPEN, _CLOSE = r"\x{fdd0}", r"\x{fdd1}"
 
-# Digits as people type them, full-width ones included ("０３－１２３４－５６７８").
+# Digits as people type them, full-width ones (U+FF10 to U+FF19) included.
 _D = r"[0-9\x{ff10}-\x{ff19}]"
 # Spaces, hyphens and dashes inside a number (inside a character class).
 _SP = r" \x{00a0}\x{2009}\x{202f}\x{3000}"
 _HY = r"\-\x{2010}-\x{2015}\x{2212}\x{ff0d}\x{30fc}"
-_DASHES = r"\-\x{2010}-\x{2015}\x{2212}"
 # What may stand between two digits of a phone number: up to three of space, dot, dash,
 # slash and parenthesis ("+1 (415) 555-0132", "0176 / 123 456 78", "03(1234)5678").
 _LINK = "[" + _SP + "." + _HY + r"/()\x{ff08}\x{ff09}\x{ff0e}\x{ff0f}]{0,3}"
@@ -122,7 +121,7 @@ _COUNTRY_LENGTHS: tuple[tuple[str, int, int], ...] = (
     ("49", 7, 12), ("52", 10, 10), ("54", 10, 11), ("55", 10, 11), ("61", 9, 9),
     ("81", 9, 10), ("82", 8, 10), ("86", 10, 11), ("90", 10, 10), ("91", 10, 10),
 )  # fmt: skip
-_TRUNK_IN_PARENS = "(?:[" + _SP + r"]?[(\x{ff08}][0０][)\x{ff09}])?"
+_TRUNK_IN_PARENS = r"[)\x{ff09}]?(?:[" + _SP + r"]?[(\x{ff08}][0\x{ff10}][)\x{ff09}])?"
 
 
 def _by_length() -> list[str]:
@@ -139,7 +138,10 @@ def _by_length() -> list[str]:
 
 
 _INTERNATIONAL = (
-    _PLUS
+    # "(+33) 6 12 34 56 78" too: the parenthesis is part of the number.
+    _OPEN_PAREN
+    + "?"
+    + _PLUS
     + "(?:"
     + "|".join(_by_length())
     # Other codes (none starts with 1 but the North American one).
@@ -150,7 +152,24 @@ _INTERNATIONAL = (
 )
 # A national number with its trunk 0 ("06 12 34 56 78", "030/12345678", "(020) 7946 0958",
 # "03-1234-5678", "098765 43210"): 9 to 12 digits in all.
-_TRUNK = _OPEN_PAREN + "?[0０]" + _digits("1", "1-9") + _run(7, 10)
+# The French and Dutch grouping in pairs takes exactly ten digits, so that two numbers
+# written "06 12 34 56 78 / 01 23 45 67 89" stay two.
+_TRUNK = (
+    r"[0\x{ff10}]"
+    + _digits("1", "1-9")
+    + "(?:"
+    + _SEP
+    + _digits("2")
+    + "){4}"
+    + "|"
+    + _OPEN_PAREN
+    + r"?[0\x{ff10}]"
+    + _digits("1", "1-9")
+    + _run(7, 10)
+)
+# Three digits but "000", which ends amounts ("150 000 000") rather than phone numbers.
+_NZ = r"[1-9\x{ff11}-\x{ff19}]"
+_NOT_000 = "(?:" + _NZ + _D + "{2}|" + r"[0\x{ff10}]" + _NZ + _D + r"|[0\x{ff10}]{2}" + _NZ + ")"
 # Formats without a trunk prefix.
 _G = _LINK
 _LINK_ONE = _LINK.replace("{0,3}", "{1,3}")
@@ -165,51 +184,54 @@ _NATIONAL = "|".join(
         _digits("3", "2-9") + "[" + _HY + "]" + _digits("4"),
         # India: 98765 43210, 9876543210.
         _digits("5", "6-9") + _SEP_SPACE_DASH + "?" + _digits("5"),
-        # Italian mobiles: 347 123 4567, 333/1234567, 3471234567.
-        "[3３]" + _digits("2") + _SEP + "?" + _digits("3") + _SEP + "?" + _digits("4"),
+        # Italian mobiles: 347 123 4567, 333/1234567, 3471234567, 338 123 45 67.
+        r"[3\x{ff13}]" + _digits("2") + _SEP + "?" + _digits("3") + _SEP + "?" + _digits("4"),
+        r"[3\x{ff13}]" + _digits("2") + "(?:" + _SEP + _digits("3") + ")(?:" + _SEP
+        + _digits("2") + "){2}",
         # Spanish, Portuguese, Polish mobiles: 612 345 678, 512-345-678 (not "…000").
         _digits("3", "5-9") + _SEP_SPACE_DASH + _digits("3") + _SEP_SPACE_DASH
-        + r"(?:[1-9１-９]" + _D + "{2}|[0０][1-9１-９]" + _D + "|[0０]{2}[1-9１-９])",
+        + _NOT_000,
         # 612 34 56 78 (Spain), 91 123 45 67 (Spain, Poland), 21 123 4567 (Portugal).
         _digits("3", "6-9") + "(?:" + _SEP_SPACE_DASH + _digits("2") + "){3}",
         _digits("2", "1-9") + _SEP_SPACE_DASH + _digits("3") + "(?:" + _SEP_SPACE_DASH
         + _digits("2") + "){2}",
-        "2" + _D + _SEP_SPACE_DASH + _digits("3") + _SEP_SPACE_DASH + _digits("4"),
+        r"[29\x{ff12}\x{ff19}]" + _D + _SEP_SPACE_DASH + _digits("3") + _SEP_SPACE_DASH
+        + _digits("4"),
         # Nine digits written together: 612345678, 912345678, 512345678.
         _digits("9", "5-9"),
         # An area code in parentheses: (22) 123 45 67 (Poland), (11) 98765-4321 (Brazil).
-        _OPEN_PAREN + "[0０]?" + _digits("2", "1-9") + _CLOSE_PAREN + "[" + _SP + "]?"
+        _OPEN_PAREN + r"[0\x{ff10}]?" + _digits("2", "1-9") + _CLOSE_PAREN + "[" + _SP + "]?"
         + "(?:" + _digits("3") + _SEP_SPACE_DASH + _digits("2") + _SEP_SPACE_DASH
         + _digits("2") + "|" + _digits("4") + _D + "?" + _SEP_SPACE_DASH + "?"
         + _digits("4") + ")",
         # Brazilian mobiles with their area code: 11 98765-4321, 11987654321.
-        _digits("2", "1-9") + "[" + _SP + "]?" + "[9９]" + _digits("4") + "[" + _HY + "]?"
+        _digits("2", "1-9") + "[" + _SP + "]?" + r"[9\x{ff19}]" + _digits("4") + "[" + _HY + "]?"
         + _digits("4"),
         # Chinese mobiles: 138 0013 8000, 13800138000.
-        "[1１]" + _digits("2", "3-9") + _SEP_SPACE_DASH + "?" + _digits("4")
+        r"[1\x{ff11}]" + _digits("2", "3-9") + _SEP_SPACE_DASH + "?" + _digits("4")
         + _SEP_SPACE_DASH + "?" + _digits("4"),
     )
 )  # fmt: skip
 # An extension: "x456", "ext. 123", "poste 204", or German "-89" after the number.
 _EXTENSION = (
-    "(?:[" + _SP + "]?(?:[xX]|[eE][xX][tT][nN]?\\.?|[pP]oste)[" + _SP + "]?" + _D
-    + "{1,5})?"
+    "(?:[" + _SP + "]?(?:[xX]|[eE][xX][tT][nN]?\\.?|[pP]oste)[" + _SP + "]?" + _D + "{1,5})?"
 )
 # What may follow a phone number: anything but a digit, or a dot or hyphen that no digit
 # follows ("06 12 34 56 78." ends a sentence; "26.06.2024" goes on). A comma or a slash
 # may part two numbers ("0612345678,0698765432").
-_AFTER_NUMBER = r"([^\p{N}.\-]|[.\-](?:[^\p{N}]|$)|$)"
+_JOIN = "." + _HY + r"\x{ff0e}"
+_AFTER_NUMBER = r"([^\p{N}" + _JOIN + "]|[" + _JOIN + r"](?:[^\p{N}]|$)|$)"
 # Kept whole, before any phone is looked for at the same place: dates (with a time),
 # dotted quads (IPv4, when IPs are not redacted, and versions), ISBNs, IBANs.
 _YEAR_OR_DAY = _D + "{1,2}"
-_TIME = (
-    r"(?:,?[ T\x{00a0}]{1,2}" + _D + "{1,2}[:h.]" + _D + "{2}(?:[:.]" + _D + "{2})?)?"
-)
+_TIME = r"(?:,?[ T\x{00a0}]{1,2}" + _D + "{1,2}[:h.]" + _D + "{2}(?:[:.]" + _D + "{2})?)?"
 _ENDS = _AFTER_NUMBER.replace("(", "(?:", 1)
+_DATE_SEP = "[/" + _JOIN + r"\x{ff0f}]"
 _PROTECTED_FIRST = "|".join(
     (
-        "(?:" + _D + "{1,2}[./\\-]" + _D + "{1,2}[./\\-](?:" + _D + "{4}|" + _D + "{2})"
-        + "|" + _D + "{4}[./\\-]" + _D + "{1,2}[./\\-]" + _D + "{1,2})" + _TIME + _ENDS,
+        "(?:" + _D + "{1,2}" + _DATE_SEP + _D + "{1,2}" + _DATE_SEP + "(?:" + _D + "{4}|"
+        + _D + "{2})|" + _D + "{4}" + _DATE_SEP + _D + "{1,2}" + _DATE_SEP + _D + "{1,2})"
+        + _TIME + _ENDS,
         _D + "{1,3}(?:\\." + _D + "{1,3}){3}" + _ENDS,
         "97[89](?:[" + _SP + "\\-]?" + _D + "){10}" + _ENDS,
         # Codes of letters and digits ("6A12345678901", "1Z999AA10123456784"); not "x",
@@ -224,7 +246,7 @@ _PROTECTED_FIRST = "|".join(
 _PROTECTED_LAST = "|".join(
     (
         _D + "{1,3}(?:[" + _SP + "]" + _D + "{3})+(?:[.,]" + _D + "+)?",
-        r"\p{N}+(?:[.,:/" + _DASHES + r"]\p{N}+)*",
+        r"\p{N}+(?:[.,:/\x{ff0c}\x{ff0f}\x{ff1a}" + _JOIN + r"]\p{N}+)*",
     )
 )
 PHONE = (
@@ -245,14 +267,10 @@ PHONE_REPLACEMENT = GUARD_OPEN + r"\1\3" + GUARD_CLOSE + r"\2"
 # brackets around it stay. The domain is letters of any script, or an IP literal
 # ("user@[192.168.0.1]"); its top-level domain is letters or punycode ("xn--p1ai").
 _LOCAL_LETTERS = r"A-Za-z0-9_\x{00c0}-\x{00d6}\x{00d8}-\x{00f6}\x{00f8}-\x{1fff}"
-_LOCAL = (
-    "[" + _LOCAL_LETTERS + r"~][" + _LOCAL_LETTERS + r"!#$%\&'*+/=?^`{|}~.\-]*"
-)
+_LOCAL = "[" + _LOCAL_LETTERS + r"~][" + _LOCAL_LETTERS + r"!#$%\&'*+/=?^`{|}~.\-]*"
 _LABEL = r"[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}\-]*[\p{L}\p{N}\p{M}])?"
 _DOMAIN = _LABEL + r"(?:\." + _LABEL + ")*"
-_IP_LITERAL = (
-    r"\[(?:[Ii][Pp][Vv]6:[0-9A-Fa-f:.]{2,45}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\]"
-)
+_IP_LITERAL = r"\[(?:[Ii][Pp][Vv]6:[0-9A-Fa-f:.]{2,45}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\]"
 _PUNYCODE = r"[Xx][Nn]--[A-Za-z0-9\-]*[A-Za-z0-9]"
 # An ASCII top-level domain ends at the first character that is not ASCII ("…@example.jp
 # までお願いします"); one in another script at the first that is no letter.
@@ -514,8 +532,7 @@ def redaction_query(passes: Sequence[str], relation: str, handles_type: str) -> 
     ``handles_type`` is the engine's type of a list of strings (no handle is mentioned).
     """
     steps = [
-        f"r0 AS (SELECT id, text, CAST(NULL AS {handles_type}) AS mention_handles "
-        f"FROM {relation})"
+        f"r0 AS (SELECT id, text, CAST(NULL AS {handles_type}) AS mention_handles FROM {relation})"
     ]
     for number, expr in enumerate(passes, start=1):
         steps.append(
