@@ -81,6 +81,12 @@ _OPEN, _CLOSE = r"\x{fdd0}", r"\x{fdd1}"
 
 # Digits as people type them, full-width ones (U+FF10 to U+FF19) included.
 _D = r"[0-9\x{ff10}-\x{ff19}]"
+# Digits of the scripts numbers are written in, where a number must not go on (ranges:
+# RE2 compiles \p{N} into an automaton that made the patterns several times as costly).
+_DIGITS = (
+    r"0-9\x{00b2}\x{00b3}\x{00b9}\x{0660}-\x{0669}\x{06f0}-\x{06f9}\x{0966}-\x{096f}"
+    r"\x{09e6}-\x{09ef}\x{0e50}-\x{0e59}\x{ff10}-\x{ff19}"
+)
 # Spaces, hyphens and dashes inside a number (inside a character class).
 _SP = r" \x{00a0}\x{2009}\x{202f}\x{3000}"
 _HY = r"\-\x{2010}-\x{2015}\x{2212}\x{ff0d}\x{30fc}"
@@ -220,7 +226,7 @@ _EXTENSION = (
 # follows ("06 12 34 56 78." ends a sentence; "26.06.2024" goes on). A comma or a slash
 # may part two numbers ("0612345678,0698765432").
 _JOIN = "." + _HY + r"\x{ff0e}"
-_AFTER_NUMBER = r"([^\p{N}" + _JOIN + "]|[" + _JOIN + r"](?:[^\p{N}]|$)|$)"
+_AFTER_NUMBER = r"([^" + _DIGITS + r"" + _JOIN + "]|[" + _JOIN + r"](?:[^" + _DIGITS + r"]|$)|$)"
 # Kept whole, before any phone is looked for at the same place: dates (with a time),
 # dotted quads (IPv4, when IPs are not redacted, and versions), ISBNs, IBANs.
 _YEAR_OR_DAY = _D + "{1,2}"
@@ -236,7 +242,7 @@ _PROTECTED_FIRST = "|".join(
         "97[89](?:[" + _SP + "\\-]?" + _D + "){10}" + _ENDS,
         # Codes of letters and digits ("6A12345678901", "1Z999AA10123456784"); not "x",
         # which writes an extension.
-        r"\p{N}+(?:[A-WYZa-wyz]+\p{N}+)+",
+        r"[" + _DIGITS + r"]+(?:[A-WYZa-wyz]+[" + _DIGITS + r"]+)+",
         "[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?",
     )
 )  # fmt: skip
@@ -246,7 +252,7 @@ _PROTECTED_FIRST = "|".join(
 _PROTECTED_LAST = "|".join(
     (
         _D + "{1,3}(?:[" + _SP + "]" + _D + "{3})+(?:[.,]" + _D + "+)?",
-        r"\p{N}+(?:[.,:/\x{ff0c}\x{ff0f}\x{ff1a}" + _JOIN + r"]\p{N}+)*",
+        r"[" + _DIGITS + r"]+(?:[.,:/\x{ff0c}\x{ff0f}\x{ff1a}" + _JOIN + r"][" + _DIGITS + r"]+)*",
     )
 )
 PHONE = (
@@ -268,14 +274,20 @@ PHONE_REPLACEMENT = GUARD_OPEN + r"\1\3" + GUARD_CLOSE + r"\2"
 # ("user@[192.168.0.1]"); its top-level domain is letters or punycode ("xn--p1ai").
 _LOCAL_LETTERS = r"A-Za-z0-9_\x{00c0}-\x{00d6}\x{00d8}-\x{00f6}\x{00f8}-\x{1fff}"
 _LOCAL = "[" + _LOCAL_LETTERS + r"~][" + _LOCAL_LETTERS + r"!#$%\&'*+/=?^`{|}~.\-]*"
-_LABEL = r"[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}\-]*[\p{L}\p{N}\p{M}])?"
+# Letters of domains as plain code-point ranges (Latin to Greek Extended, kana and CJK,
+# Hangul) rather than \p{L}: the Unicode classes made the pattern three times as costly.
+_NON_ASCII_LETTERS = (
+    r"\x{00c0}-\x{00d6}\x{00d8}-\x{00f6}\x{00f8}-\x{1fff}\x{3040}-\x{9fff}\x{ac00}-\x{d7af}"
+)
+_DOMAIN_CHARS = "A-Za-z0-9" + _NON_ASCII_LETTERS
+_LABEL = "[" + _DOMAIN_CHARS + "](?:[" + _DOMAIN_CHARS + r"\-]*[" + _DOMAIN_CHARS + "])?"
 _DOMAIN = _LABEL + r"(?:\." + _LABEL + ")*"
 _IP_LITERAL = r"\[(?:[Ii][Pp][Vv]6:[0-9A-Fa-f:.]{2,45}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})\]"
 _PUNYCODE = r"[Xx][Nn]--[A-Za-z0-9\-]*[A-Za-z0-9]"
 # An ASCII top-level domain ends at the first character that is not ASCII ("…@example.jp
 # までお願いします"); one in another script at the first that is no letter.
 _AFTER_ASCII = r"([^A-Za-z0-9_\-]|$)"
-_AFTER_ADDRESS = r"([^\p{L}\p{N}\p{M}_\-]|$)"
+_AFTER_ADDRESS = "([^" + _DOMAIN_CHARS + r"_\-]|$)"
 # Names of image, document and other files people paste ("logo@2x.png"): not addresses.
 FILE_EXTENSIONS = (
     "png", "jpg", "jpeg", "gif", "webp", "svg", "bmp", "tif", "tiff", "heic", "avif",
@@ -297,7 +309,7 @@ _FILE_NAME = (
 EMAIL = (
     "(" + _FILE_NAME + ")|" + _LOCAL + "@(?:" + _IP_LITERAL
     + "|" + _DOMAIN + r"\.(?:" + _PUNYCODE + "|[A-Za-z]{2,63})" + _AFTER_ASCII
-    + "|" + _DOMAIN + r"\.[\p{L}\p{M}]{2,}" + _AFTER_ADDRESS + ")"
+    + "|" + _DOMAIN + r"\.[" + _NON_ASCII_LETTERS + "]{2,}" + _AFTER_ADDRESS + ")"
 )  # fmt: skip
 """E-mail addresses (guarded): group 1 is a file name kept, group 2 or 3 what follows."""
 EMAIL_REPLACEMENT = GUARD_OPEN + r"\1" + GUARD_CLOSE + r"\2\3"
@@ -324,8 +336,8 @@ _IPV6 = "|".join(
 )
 IP = (
     r"(^|[^0-9A-Za-z_.:\x{ff10}-\x{ff19}])"
-    + "(?:" + _IPV4 + r"([^\p{N}.]|\.(?:[^\p{N}]|$)|$)"
-    + "|(?:" + _IPV6 + r")([^0-9A-Za-z_:.\p{N}]|\.(?:[^\p{N}]|$)|$))"
+    + "(?:" + _IPV4 + r"([^" + _DIGITS + r".]|\.(?:[^" + _DIGITS + r"]|$)|$)"
+    + "|(?:" + _IPV6 + r")([^0-9A-Za-z_:." + _DIGITS + r"]|\.(?:[^" + _DIGITS + r"]|$)|$))"
 )  # fmt: skip
 """IP addresses: group 1 is the character before, group 2 or 3 the one after."""
 IP_GATE = r"[0-9]\.[0-9]|:[0-9A-Fa-f:]"
