@@ -36,17 +36,17 @@ PHONES = [
     ("+44 20 7946 0958!", "[phone]!"),
     ("(+33) 6 12 34 56 78", "[phone]"),
     ("+33612345678", "[phone]"),
-    ("call+33612345678", "call+[phone]"),  # "+" is no part of the word before it
+    ("call+33612345678", "call[phone]"),  # the "+" is part of the number (issue 13)
     ("555\u2013123\u20134567", "[phone]"),  # en dashes
     ("555\u00a0123\u00a04567", "[phone]"),  # no-break spaces
-    ("12 34 56 7", "[phone]"),  # exactly seven digits
+    ("12 34 56 7", "12 34 56 7"),  # seven digits in no phone format (issue 13)
     ("12 34 56", "12 34 56"),  # six
     ("@sam2024123", "@sam2024123"),  # a handle with digits
     ("@1234567", "@1234567"),  # a handle of digits only
     ("x_1234567 and 1234567_x", "x_1234567 and 1234567_x"),
     ("caf\u00e91234567 and 1234567\u00e9", "caf\u00e91234567 and 1234567\u00e9"),
     ("cafe\u03011234567", "cafe\u03011234567"),  # a decomposed é ends no word
-    ("1234567,7654321 and 1234567 7654321", "[phone],[phone] and [phone]"),
+    ("0612345678,0698765432 and 1234567 7654321", "[phone],[phone] and 1234567 7654321"),
 ]
 
 EMAILS = [

@@ -85,6 +85,7 @@ def test_redactions_are_listed_after_the_rules() -> None:
     assert lines[start + 1 :] == [
         "- e-mail addresses → [email]",
         "- phone numbers → [phone]",
+        "- IP addresses → [ip]",
         "- @handles of people who objected or were erased → @[redacted]",
         "- identifiers of non-members from the registry → [redacted]",
     ]
@@ -127,6 +128,7 @@ def test_consent_wildcard_and_content_since() -> None:
 def test_no_redaction_at_all() -> None:
     text = default_policy_text()
     for old, new in [("emails = true", "emails = false"), ("phones = true", "phones = false"),
+                     ("ips = true", "ips = false"),
                      ('mentioned = "redact"', 'mentioned = "exclude"'),
                      ('identifiers = "redact"', 'identifiers = "keep"')]:  # fmt: skip
         assert text.count(old) == 1, old

@@ -188,6 +188,7 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
             "reason_order": reason_order,
             "counts": tally.summary(reason_order),
             "redaction": {
+                "applied": plan.policy.redaction.applied(),
                 "identifier_patterns": len(plan.identifier_patterns),
                 "identifiers": len(identifiers),
             },

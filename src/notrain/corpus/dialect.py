@@ -104,6 +104,12 @@ class Dialect:
             return f"regexp_full_match({expr}, {self.string(pattern)})"
         return f"({expr} RLIKE {self.string('^(?:' + pattern + ')$')})"
 
+    def contains_match(self, expr: str, pattern: str) -> str:
+        """Whether ``pattern`` matches somewhere in ``expr`` (no groups: a cheap test)."""
+        if self.name == "duckdb":
+            return f"regexp_matches({expr}, {self.string(pattern)})"
+        return f"({expr} RLIKE {self.string(pattern)})"
+
     def lambda_(self, var: str, body: str) -> str:
         return f"lambda {var}: {body}" if self.name == "duckdb" else f"{var} -> {body}"
 

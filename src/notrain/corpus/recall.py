@@ -158,7 +158,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         # E-mails and phones were redacted by the parent build; only what the newer
         # snapshot can change is applied again.
         policy = loaded.policy.model_copy(
-            update={"redaction": RedactionRules(emails=False, phones=False)}
+            update={"redaction": RedactionRules(emails=False, phones=False, ips=False)}
         )
         plan = BuildPlan.compile(policy, as_of, fresh)
         shards = [(s["file"], int(s["rows"])) for s in manifest["shards"]]

@@ -193,6 +193,8 @@ def _redactions(policy: Policy) -> list[str]:
         replacements.append("e-mail addresses → [email]")
     if policy.redaction.phones:
         replacements.append("phone numbers → [phone]")
+    if policy.redaction.ips:
+        replacements.append("IP addresses → [ip]")
     if policy.third_parties.mentioned == "redact":
         replacements.append("@handles of people who objected or were erased → @[redacted]")
     if policy.third_parties.identifiers == "redact":

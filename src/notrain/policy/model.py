@@ -129,6 +129,12 @@ class SignalRules(_Frozen):
 class RedactionRules(_Frozen):
     emails: StrictBool = True
     phones: StrictBool = True
+    ips: StrictBool = True
+
+    def applied(self) -> list[str]:
+        """The categories replaced in kept text, as a manifest records them."""
+        switches = (("email", self.emails), ("phone", self.phones), ("ip", self.ips))
+        return [name for name, on in switches if on]
 
 
 class Policy(_Frozen):
