@@ -103,8 +103,30 @@ def _hand_query(src: Path) -> str:
     text = "coalesce(c.text, '')"
     for pattern in redaction.identifier_patterns(names):
         text = f"regexp_replace({text}, {DUCKDB.string(pattern)}, '\\1[redacted]\\2', 'g')"
-    text = f"regexp_replace({text}, {DUCKDB.string(redaction.EMAIL)}, '[email]', 'g')"
-    text = f"regexp_replace({text}, {DUCKDB.string(redaction.PHONE)}, '\\1[phone]\\3', 'g')"
+
+    def unguard(expr: str, placeholder: str) -> str:
+        # The guarded patterns' markers (see corpus/redaction.py): where they meet, the
+        # placeholder; around kept text, nothing.
+        o, c = DUCKDB.string(redaction.GUARD_OPEN), DUCKDB.string(redaction.GUARD_CLOSE)
+        both = DUCKDB.string(redaction.GUARD_OPEN + redaction.GUARD_CLOSE)
+        return (
+            f"replace(replace(replace({expr}, {both}, {DUCKDB.string(placeholder)}), "
+            f"{o}, ''), {c}, '')"
+        )
+
+    def replace(expr: str, pattern: str, replacement: str) -> str:
+        return (
+            f"regexp_replace({expr}, {DUCKDB.string(pattern)}, {DUCKDB.string(replacement)}, 'g')"
+        )
+
+    text = unguard(
+        replace(text, redaction.EMAIL, redaction.EMAIL_REPLACEMENT), redaction.EMAIL_PLACEHOLDER
+    )
+    for _ in range(2):
+        text = replace(text, redaction.IP, redaction.IP_REPLACEMENT)
+    text = unguard(
+        replace(text, redaction.PHONE, redaction.PHONE_REPLACEMENT), redaction.PHONE_PLACEHOLDER
+    )
     return f"""
 WITH snap AS (SELECT * FROM read_parquet('{src}/registry.parquet')
               WHERE effective_at <= TIMESTAMPTZ '{AS_OF}'),
