@@ -29,7 +29,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from notrain.signals import aipref, aitxt, content_signal, tdmrep
 from notrain.signals.decision import Finding, Signal, Verdict
-from notrain.signals.robots import Agents, RobotsTxt, access_findings, url_path
+from notrain.signals.pattern import url_path
+from notrain.signals.robots import Agents, RobotsTxt, access_findings
 
 ROBOTS = "/robots.txt"
 AI_TXT = "/ai.txt"

@@ -55,6 +55,7 @@ STAGING_SCHEMA = pa.schema(
         ("tdm_headers", pa.list_(pa.string())),
         ("tdm_metas", pa.list_(pa.string())),
         ("tdm_policies", pa.list_(pa.string())),
+        ("tdm_meta_policies", pa.list_(pa.string())),
         ("text", pa.string()),
         ("error", pa.string()),
     ]
@@ -187,6 +188,7 @@ def _document(
         "tdm_headers": header_values(fields, "tdm-reservation"),
         "tdm_metas": [],
         "tdm_policies": header_values(fields, "tdm-policy"),
+        "tdm_meta_policies": [],
         "text": None,
         "error": None,
     }
@@ -221,7 +223,7 @@ def _document(
         ]
         findings += noai_findings(metas, task.agents, is_image=False, signal=Signal.META_ROBOTS)
         row["tdm_metas"] = page.meta("tdm-reservation")
-        row["tdm_policies"] += page.meta("tdm-policy")
+        row["tdm_meta_policies"] = page.meta("tdm-policy")
         row["text"] = page.text
     elif mime == "text/plain" and body:
         row["text"] = decode(body, content_type)
@@ -426,7 +428,10 @@ def _decide_row(row: dict[str, Any], warc_file: str, site: SiteSignals) -> dict[
     ]
     from_site, tdm_file = site.findings(row["url"], row["fetched_at"])
     findings += from_site
-    findings += tdmrep.layered(tdm_file, row["tdm_headers"], row["tdm_metas"], row["tdm_policies"])
+    findings += tdmrep.layered(
+        tdm_file, row["tdm_headers"], row["tdm_metas"], row["tdm_policies"],
+        row["tdm_meta_policies"],
+    )  # fmt: skip
     decision = decide(findings, error=row["error"])
     reserved = decision.decision is Verdict.RESERVED
     return {
