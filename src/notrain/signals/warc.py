@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,7 +39,14 @@ from notrain.signals.output import UTC_TIMESTAMP, WEB_SCHEMA, ParquetSink
 from notrain.signals.page import decode, parse_html
 from notrain.signals.robots import Agents, header_values, noai_findings
 from notrain.signals.scan import Progress, Runner, ScanSummary, default_workers
-from notrain.signals.site import Capture, Crawl, SiteSignals, site_file
+from notrain.signals.site import (
+    Capture,
+    Crawl,
+    SiteSignals,
+    canonical_url,
+    redirect_targets,
+    site_file,
+)
 
 MAX_RECORD_BYTES = 64 << 20
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -58,6 +66,7 @@ STAGING_SCHEMA = pa.schema(
         ("tdm_meta_policies", pa.list_(pa.string())),
         ("text", pa.string()),
         ("error", pa.string()),
+        ("offset", pa.int64()),  # of the record in its WARC, to read it again as a site file
     ]
 )
 
@@ -78,6 +87,7 @@ class WarcPart:
     staging: str | None
     documents: int = 0
     captures: list[Capture] = field(default_factory=list)
+    hops: list[Capture] = field(default_factory=list)  # other non-2xx answers, bodiless
     error: str | None = None
 
 
@@ -116,8 +126,9 @@ def read_warc(task: WarcTask) -> WarcPart:
                     raise BrokenWarc(f"the record at offset {start} is cut short")
                 offset = start
                 if capture is not None:
-                    part.captures.append(capture)
+                    (part.captures if site_file(capture.url) else part.hops).append(capture)
                 if row is not None:
+                    row["offset"] = start
                     rows.append(row)
                     part.documents += 1
                 if len(rows) >= 512:
@@ -151,22 +162,44 @@ def _record(record: Any, task: WarcTask) -> tuple[dict[str, Any] | None, Capture
     if not url or not url.lower().startswith(("http://", "https://")):  # schemes ignore case
         return None, None
     fetched_at = _time(headers.get_header("WARC-Date"))
+    status, fields = _status(record)
+    location = next(iter(header_values(fields, "location")), None)
+    if site_file(url):
+        body = record.content_stream().read(SITE_FILE_MAX_BYTES)
+        return None, Capture(url, status, fetched_at, body, location)
+    if not 200 <= status < 300:
+        # Any answer but a document's may be a hop of a site file's redirects: kept small.
+        hop = Capture(url, status, fetched_at, b"", location) if status >= 300 else None
+        return None, hop
+    return _document(record, url, fetched_at, fields, task), None
+
+
+def reread(path: str, offset: int) -> Capture | None:
+    """The record at ``offset`` of a WARC file, as a site-file capture."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        for record in ArchiveIterator(handle):
+            url = record.rec_headers.get_header("WARC-Target-URI") or ""
+            status, fields = _status(record)
+            location = next(iter(header_values(fields, "location")), None)
+            body = record.content_stream().read(SITE_FILE_MAX_BYTES)
+            fetched_at = _time(record.rec_headers.get_header("WARC-Date"))
+            return Capture(url, status, fetched_at, body, location)
+    return None
+
+
+def _status(record: Any) -> tuple[int, list[tuple[str, str]]]:
+    headers = record.rec_headers
     if record.http_headers is not None and record.rec_type == "response":
         http = record.http_headers
         try:
             status = int(http.get_statuscode())
         except (TypeError, ValueError):
             status = 0
-        fields: list[tuple[str, str]] = list(http.headers)
-    else:
-        status, fields = 200, [("Content-Type", headers.get_header("Content-Type") or "")]
-    if site_file(url):
-        location = next(iter(header_values(fields, "location")), None)
-        body = record.content_stream().read(SITE_FILE_MAX_BYTES)
-        return None, Capture(url, status, fetched_at, body, location)
-    if not 200 <= status < 300:
-        return None, None
-    return _document(record, url, fetched_at, fields, task), None
+        return status, list(http.headers)
+    return 200, [("Content-Type", headers.get_header("Content-Type") or "")]
 
 
 def _document(
@@ -191,6 +224,7 @@ def _document(
         "tdm_meta_policies": [],
         "text": None,
         "error": None,
+        "offset": None,
     }
     try:
         body = record.content_stream().read(task.max_record_bytes + 1)
@@ -321,7 +355,7 @@ def _passes(
             progress("reading WARC files", len(parts), len(files))
     # The crawl's site files go to every worker of the second pass through one file.
     crawl = staging / "crawl.pickle"
-    crawl.write_bytes(pickle.dumps([c for part in parts for c in part.captures]))
+    crawl.write_bytes(pickle.dumps(follow_redirects(parts)))
     decide_tasks = [
         DecideTask(part.path, part.staging, part.error, str(crawl), agents,
                    str(staging / f"decided-{i:05d}.parquet"))
@@ -369,11 +403,44 @@ def decide_parts(tasks: Sequence[DecideTask]) -> list[Decided]:
     return [decide_part(task) for task in tasks]
 
 
+def follow_redirects(parts: Sequence[WarcPart]) -> tuple[list[Capture], frozenset[str]]:
+    """The crawl's site-file captures, with every hop and target their redirects reach in
+    the crawl (any path, any host); and the targets that were read as documents, which
+    are site files and no documents."""
+    captures = [c for part in parts for c in part.captures]
+    starts = sorted({c.url for c in captures if 300 <= c.status < 400 and c.location})
+    if not starts:
+        return captures, frozenset()
+    hops = [hop for part in parts for hop in part.hops]
+    reached, missing = redirect_targets(Crawl(captures + hops), starts)
+    captures += [hop for hop in hops if canonical_url(hop.url) in reached]
+    found = [c for c in _targets(parts, missing) if c is not None]
+    return captures + found, frozenset(canonical_url(c.url) for c in found)
+
+
+def _targets(parts: Sequence[WarcPart], wanted: set[str]) -> Iterator[Capture | None]:
+    """The documents at the ``wanted`` URLs, read again from their WARC as site files."""
+    import pyarrow.compute as pc
+
+    paths = {urlsplit(url).path for url in wanted}
+    for part in parts:
+        if not wanted or not part.staging or not Path(part.staging).exists():
+            continue
+        table = pq.read_table(part.staging, columns=["url", "offset"])
+        hit = None
+        for path in paths:  # a cheap filter before canonicalising
+            found = pc.match_substring(table["url"], path)
+            hit = found if hit is None else pc.or_(hit, found)
+        for row in table.filter(hit).to_pylist() if hit is not None else []:
+            if canonical_url(row["url"]) in wanted and row["offset"] is not None:
+                yield reread(part.path, row["offset"])
+
+
 @lru_cache(maxsize=2)
 def _site(crawl: str, agents: Agents) -> SiteSignals:
     with open(crawl, "rb") as handle:
-        captures: list[Capture] = pickle.load(handle)  # our own staging file
-    return SiteSignals(Crawl(captures), agents)
+        captures, followed = pickle.load(handle)  # our own staging file
+    return SiteSignals(Crawl(captures), agents, followed)
 
 
 def decide_part(task: DecideTask) -> Decided:
@@ -400,7 +467,11 @@ def _decide_crashed(task: DecideTask) -> Decided:
 def _decided(task: DecideTask, site: SiteSignals) -> Iterator[list[dict[str, Any]]]:
     if task.staging and Path(task.staging).exists():
         for batch in pq.ParquetFile(task.staging).iter_batches(batch_size=2048):
-            yield [_decide_row(row, task.warc_file, site) for row in batch.to_pylist()]
+            yield [
+                _decide_row(row, task.warc_file, site)
+                for row in batch.to_pylist()
+                if not site.is_site_file(row["url"])
+            ]
     if task.error:
         yield [_error_row(task.warc_file, task.error)]
 
