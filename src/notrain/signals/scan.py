@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 from notrain.errors import InputError, ScanError
+from notrain.signals.deadline import DEFAULT_ITEM_SECONDS, ItemTimeout, time_limit
 from notrain.signals.decision import Decision, decide
 from notrain.signals.output import MEDIA_SCHEMA, ParquetSink
 
@@ -172,6 +173,7 @@ class MediaItem:
     media_uri: str
     path: str | None
     problem: str | None = None
+    seconds: float | None = DEFAULT_ITEM_SECONDS  # the time bound for reading it
 
 
 @dataclass
@@ -215,7 +217,11 @@ def _decide_item(item: MediaItem) -> Decision:
         stat = os.stat(item.path)
     except OSError:
         return decide([], error="file not found")
-    return _scan_cached(item.path, stat.st_mtime_ns, stat.st_size)
+    try:
+        with time_limit(item.seconds, "reading this file"):
+            return _scan_cached(item.path, stat.st_mtime_ns, stat.st_size)
+    except ItemTimeout as exc:
+        return decide([], error=str(exc))
 
 
 @lru_cache(maxsize=4096)
@@ -231,7 +237,9 @@ def crashed_media(_item: MediaItem) -> Decision:
     return decide([], error="the reader crashed on this file (worker process died)")
 
 
-def media_items(content: str, media_root: Path) -> tuple[Iterator[MediaItem], int | None]:
+def media_items(
+    content: str, media_root: Path, seconds: float | None = DEFAULT_ITEM_SECONDS
+) -> tuple[Iterator[MediaItem], int | None]:
     """The content rows that have media, and how many content rows there are (if known)."""
     from notrain.signals.content import read_media_rows
 
@@ -240,7 +248,7 @@ def media_items(content: str, media_root: Path) -> tuple[Iterator[MediaItem], in
     def items() -> Iterator[MediaItem]:
         for content_id, media_uri in rows:
             path, problem = resolve_media(media_root, media_uri)
-            yield MediaItem(content_id, media_uri, path, problem)
+            yield MediaItem(content_id, media_uri, path, problem, seconds)
 
     return items(), total
 
@@ -254,14 +262,16 @@ def scan_media(
     overwrite: bool = False,
     progress: Progress | None = None,
     chunk: int = 64,
+    item_seconds: float | None = DEFAULT_ITEM_SECONDS,
 ) -> ScanSummary:
     """Scan the media of every content row; write one row per item to ``out`` (Parquet).
 
     ``workers=0`` scans in this process, without crash isolation (for tests and debugging).
+    A file that takes longer than ``item_seconds`` to read is an error row (None: no bound).
     """
     if not media_root.is_dir():
         raise InputError(media_root, "media root is not a directory")
-    items, total = media_items(content, media_root)
+    items, total = media_items(content, media_root, item_seconds)
     summary = ScanSummary(out)
     done = 0
     queue: deque[MediaItem] = deque()

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from notrain.errors import InputError
 from notrain.signals import aipref, content_signal, tdmrep
+from notrain.signals.deadline import DEFAULT_ITEM_SECONDS, ItemTimeout, time_limit
 from notrain.signals.decision import Finding, Signal, Verdict, decide
 from notrain.signals.output import UTC_TIMESTAMP, WEB_SCHEMA, ParquetSink
 from notrain.signals.page import decode, parse_html
@@ -77,6 +78,7 @@ class WarcTask:
     staging: str
     agents: Agents
     max_record_bytes: int = MAX_RECORD_BYTES
+    item_seconds: float | None = DEFAULT_ITEM_SECONDS
 
 
 @dataclass
@@ -120,7 +122,11 @@ def read_warc(task: WarcTask) -> WarcPart:
                     _check_format(record)
                 row, capture = None, None
                 if record.rec_type in ("response", "resource"):
-                    row, capture = _record(record, task)
+                    try:
+                        with time_limit(task.item_seconds, "reading this record"):
+                            row, capture = _record(record, task)
+                    except ItemTimeout as exc:
+                        row = _timed_out(record, str(exc))
                 start = records.get_record_offset()  # reads the record to its end
                 if getattr(record.raw_stream, "limit", 0) > 0:
                     raise BrokenWarc(f"the record at offset {start} is cut short")
@@ -172,6 +178,20 @@ def _record(record: Any, task: WarcTask) -> tuple[dict[str, Any] | None, Capture
         hop = Capture(url, status, fetched_at, b"", location) if status >= 300 else None
         return None, hop
     return _document(record, url, fetched_at, fields, task), None
+
+
+def _timed_out(record: Any, error: str) -> dict[str, Any] | None:
+    """The error row of a record whose reading took too long."""
+    headers = record.rec_headers
+    url = headers.get_header("WARC-Target-URI")
+    if not url or site_file(url):
+        return None  # a site file not read is a site file not captured: unknown
+    return {
+        "url": url, "fetched_at": _time(headers.get_header("WARC-Date")), "content_type": None,
+        "record_id": headers.get_header("WARC-Record-ID"), "findings": [], "tdm_headers": [],
+        "tdm_metas": [], "tdm_policies": [], "tdm_meta_policies": [], "text": None,
+        "error": error, "offset": None,
+    }  # fmt: skip
 
 
 def reread(path: str, offset: int) -> Capture | None:
@@ -307,8 +327,12 @@ def scan_warcs(
     overwrite: bool = False,
     progress: Progress | None = None,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    item_seconds: float | None = DEFAULT_ITEM_SECONDS,
 ) -> ScanSummary:
-    """Scan WARC files as one crawl; write one row per document to ``out`` (Parquet)."""
+    """Scan WARC files as one crawl; write one row per document to ``out`` (Parquet).
+
+    A record that takes longer than ``item_seconds`` to read, or a document to decide, is
+    an error row (None: no bound)."""
     for path in files:
         if not path.is_file():
             raise InputError(path, "WARC file not found")
@@ -316,7 +340,8 @@ def scan_warcs(
     with ParquetSink(out, WEB_SCHEMA, overwrite=overwrite) as sink:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
-            return _scan(files, sink, staging, agents, workers, progress, max_record_bytes)
+            limits = (max_record_bytes, item_seconds)
+            return _scan(files, sink, staging, agents, workers, progress, limits)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -328,11 +353,11 @@ def _scan(
     agents: Agents,
     workers: int | None,
     progress: Progress | None,
-    max_record_bytes: int,
+    limits: tuple[int, float | None],
 ) -> ScanSummary:
     count = min(default_workers() if workers is None else workers, len(files))
     with Runner(count) as runner:
-        return _passes(files, sink, staging, agents, runner, progress, max_record_bytes)
+        return _passes(files, sink, staging, agents, runner, progress, limits)
 
 
 def _passes(
@@ -342,10 +367,10 @@ def _passes(
     agents: Agents,
     runner: Runner,
     progress: Progress | None,
-    max_record_bytes: int,
+    limits: tuple[int, float | None],
 ) -> ScanSummary:
     tasks = [
-        WarcTask(str(path), str(staging / f"read-{i:05d}.parquet"), agents, max_record_bytes)
+        WarcTask(str(path), str(staging / f"read-{i:05d}.parquet"), agents, *limits)
         for i, path in enumerate(files)
     ]
     parts: list[WarcPart] = []
@@ -358,7 +383,7 @@ def _passes(
     crawl.write_bytes(pickle.dumps(follow_redirects(parts)))
     decide_tasks = [
         DecideTask(part.path, part.staging, part.error, str(crawl), agents,
-                   str(staging / f"decided-{i:05d}.parquet"))
+                   str(staging / f"decided-{i:05d}.parquet"), limits[1])
         for i, part in enumerate(parts)
     ]  # fmt: skip
     summary = ScanSummary(sink.path)
@@ -390,6 +415,7 @@ class DecideTask:
     crawl: str
     agents: Agents
     out: str
+    item_seconds: float | None = DEFAULT_ITEM_SECONDS
 
 
 @dataclass(frozen=True)
@@ -468,12 +494,23 @@ def _decided(task: DecideTask, site: SiteSignals) -> Iterator[list[dict[str, Any
     if task.staging and Path(task.staging).exists():
         for batch in pq.ParquetFile(task.staging).iter_batches(batch_size=2048):
             yield [
-                _decide_row(row, task.warc_file, site)
+                _bounded(row, task, site)
                 for row in batch.to_pylist()
                 if not site.is_site_file(row["url"])
             ]
     if task.error:
         yield [_error_row(task.warc_file, task.error)]
+
+
+def _bounded(row: dict[str, Any], task: DecideTask, site: SiteSignals) -> dict[str, Any]:
+    try:
+        with time_limit(task.item_seconds, "deciding this document"):
+            return _decide_row(row, task.warc_file, site)
+    except ItemTimeout as exc:
+        given_up = _error_row(task.warc_file, str(exc))
+        for key in ("url", "fetched_at", "content_type", "record_id"):
+            given_up[key] = row[key]
+        return given_up
 
 
 def _error_row(warc_file: str, error: str) -> dict[str, Any]:
