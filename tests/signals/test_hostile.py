@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from notrain.signals import warc, xmp
+from notrain.signals import page, warc, xmp
 from notrain.signals.deadline import ItemTimeout, time_limit
 from notrain.signals.scan import scan_media
 from notrain.signals.site import SiteSignals
@@ -112,7 +112,7 @@ def slow_when(marker: bytes, original: Any) -> Any:
 def test_a_record_that_takes_too_long_is_an_error_row_and_the_scan_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(warc, "parse_html", slow_when(b"stuck", warc.parse_html))
+    monkeypatch.setattr(warc, "parse_html", slow_when(b"stuck", page.parse_html))
     path = make.write_warc(
         tmp_path / "c.warc.gz",
         [
