@@ -5,7 +5,7 @@ The files given together are one crawl. A first, parallel pass reads every file:
 tdmrep.json) is kept as a capture; every other successful (2xx) record is a document,
 whose own signals are read right there — ``X-Robots-Tag``, ``Content-Usage``,
 ``Content-Signal`` and ``tdm-reservation`` headers, the HTML's meta tags, the XMP and C2PA
-of an image or video payload — and whose text is extracted. Documents go to a staging
+of a media or document payload — and whose text is extracted. Documents go to a staging
 Parquet part, so memory does not grow with the crawl. The second pass, parallel too, applies
 each site's files to its documents and decides; the output is written in input order.
 
@@ -229,7 +229,7 @@ def _document(
     fields: list[tuple[str, str]],
     task: WarcTask,
 ) -> dict[str, Any]:
-    from notrain.signals.media import sniff
+    from notrain.signals.media import SNIFF_BYTES, sniff
 
     content_type = next(iter(header_values(fields, "content-type")), None)
     mime = (content_type or "").split(";")[0].strip().lower()
@@ -254,10 +254,10 @@ def _document(
     if len(body) > task.max_record_bytes:
         row["error"] = f"payload larger than {task.max_record_bytes} bytes; not read"
         body = b""
-    if mime not in (*HTML_TYPES, "text/plain") and not mime.startswith(("image/", "video/")):
+    if mime not in (*HTML_TYPES, "text/plain"):
         # An image sent without a type, or as application/octet-stream, is still an image
         # and still carries its own signals: the bytes say what it is, not the label.
-        mime = sniff(body[:16]) or mime
+        mime = sniff(body[:SNIFF_BYTES]) or mime
     is_image = mime.startswith("image/")
     findings = noai_findings(
         [("header X-Robots-Tag", None, v) for v in header_values(fields, "x-robots-tag")],
@@ -281,7 +281,7 @@ def _document(
         row["text"] = page.text
     elif mime == "text/plain" and body:
         row["text"] = decode(body, content_type)
-    elif (is_image or mime.startswith("video/")) and body:
+    elif body:  # media and documents: their own XMP and C2PA, whatever the format
         findings += _embedded(body, row)
     row["findings"] = [
         {"signal": str(f.signal), "verdict": str(f.verdict), "evidence": f.evidence}
