@@ -17,8 +17,7 @@ stars that does not match.)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -67,31 +66,40 @@ class Pattern:
     """A normalised path pattern (see :func:`canonical`); its length ranks it."""
 
     text: str
+    _first: str = field(init=False, repr=False, compare=False)
+    # None for a pattern without stars: then only _first (and _anchored) matter.
+    _rest: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
+    _anchored: bool = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def _pieces(self) -> tuple[tuple[str, ...], bool]:
+    def __post_init__(self) -> None:
+        # Cut once here, so that matching, done for every page against every rule, is a
+        # few string operations.
         anchored = self.text.endswith("$")
         body = self.text[:-1] if anchored else self.text
-        # A run of stars is one star; empty pieces between stars vanish.
         pieces = body.split("*")
-        middle = tuple(piece for piece in pieces[1:-1] if piece)
-        return (pieces[0], *middle, pieces[-1]) if len(pieces) > 1 else (body,), anchored
+        rest = None
+        if len(pieces) > 1:  # a run of stars is one star: the empty pieces vanish
+            rest = (*(piece for piece in pieces[1:-1] if piece), pieces[-1])
+        object.__setattr__(self, "_first", pieces[0])
+        object.__setattr__(self, "_rest", rest)
+        object.__setattr__(self, "_anchored", anchored)
 
     def matches(self, path: str) -> bool:
-        pieces, anchored = self._pieces
-        first = pieces[0]
-        if not path.startswith(first):
+        rest = self._rest
+        if rest is None:
+            if self._anchored:
+                return path == self._first
+            return path.startswith(self._first)
+        if not path.startswith(self._first):
             return False
-        if len(pieces) == 1:
-            return not anchored or len(path) == len(first)
-        at = len(first)
-        for piece in pieces[1:-1]:
+        at = len(self._first)
+        for piece in rest[:-1]:
             found = path.find(piece, at)
             if found < 0:
                 return False
             at = found + len(piece)
-        last = pieces[-1]
-        if anchored:
+        last = rest[-1]
+        if self._anchored:
             return len(path) - len(last) >= at and path.endswith(last)
         return not last or path.find(last, at) >= 0
 

@@ -102,6 +102,7 @@ class RobotsTxt:
     def __init__(self, groups: list[Group]) -> None:
         self.groups = groups
         self._rules: dict[str, tuple[list[Rule], str]] = {}
+        self._ranking: dict[str, list[Rule]] = {}
         self._representatives: dict[tuple[str, ...], list[str]] = {}
 
     @classmethod
@@ -169,17 +170,20 @@ class RobotsTxt:
         rules, group = self.rules_for(agent)
         if path == "/robots.txt":
             return Access(True, None, group)
-        best: Rule | None = None
-        for rule in rules:
-            if rule.kind not in ("allow", "disallow") or not rule.pattern.matches(path):
-                continue
-            if (
-                best is None
-                or len(rule.pattern) > len(best.pattern)
-                or (len(rule.pattern) == len(best.pattern) and rule.kind == "allow")
-            ):
-                best = rule
-        return Access(best is None or best.kind == "allow", best, group)
+        for rule in self._ranked(agent, rules):
+            if rule.pattern.matches(path):
+                return Access(rule.kind == "allow", rule, group)
+        return Access(True, None, group)
+
+    def _ranked(self, agent: str, rules: list[Rule]) -> list[Rule]:
+        """``agent``'s Allow and Disallow rules, longest first, Allow first on a tie: the
+        first that matches decides, and most pages stop early."""
+        ranked = self._ranking.get(agent)
+        if ranked is None:
+            access = [r for r in rules if r.kind in ("allow", "disallow")]
+            access.sort(key=lambda r: (-len(r.pattern), r.kind != "allow"))
+            ranked = self._ranking[agent] = access
+        return ranked
 
     def longest(self, kind: str, agent: str, path: str) -> list[Rule]:
         """The ``kind`` rules (content-usage, content-signal) with the longest matching

@@ -111,11 +111,12 @@ class Crawl:
         """The capture that answers ``url``, following redirects; the URL last asked; and,
         when there is no capture, why. A loop or more than :data:`MAX_REDIRECTS` redirects
         never reaches the file: what it says is unknown, as for a file not captured."""
-        seen = {canonical_url(url)}
+        seen: set[str] = set()  # filled only when a redirect is followed: most are not
         for _ in range(MAX_REDIRECTS):
             capture = self.find(url, at)
             if capture is None or not 300 <= capture.status < 400 or not capture.location:
                 return capture, url, "not captured"
+            seen.add(canonical_url(url))
             url = urljoin(url, capture.location)
             if canonical_url(url) in seen:
                 return None, url, "a redirect loop at"

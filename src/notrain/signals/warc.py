@@ -169,14 +169,16 @@ def _record(record: Any, task: WarcTask) -> tuple[dict[str, Any] | None, Capture
         return None, None
     fetched_at = _time(headers.get_header("WARC-Date"))
     status, fields = _status(record)
-    location = next(iter(header_values(fields, "location")), None)
     if site_file(url):
+        location = next(iter(header_values(fields, "location")), None)
         body = record.content_stream().read(SITE_FILE_MAX_BYTES)
         return None, Capture(url, status, fetched_at, body, location)
     if not 200 <= status < 300:
         # Any answer but a document's may be a hop of a site file's redirects: kept small.
-        hop = Capture(url, status, fetched_at, b"", location) if status >= 300 else None
-        return None, hop
+        if status < 300:
+            return None, None
+        location = next(iter(header_values(fields, "location")), None)
+        return None, Capture(url, status, fetched_at, b"", location)
     return _document(record, url, fetched_at, fields, task), None
 
 
