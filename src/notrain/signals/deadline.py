@@ -29,32 +29,58 @@ class ItemTimeout(BaseException):
     ``except Exception`` clauses, which turn a bad file into an error, do not absorb it."""
 
 
+class Deadline:
+    """A time bound for each of many items: the handler is installed once, around all of
+    them (``with Deadline(60) as deadline``), and each item only starts and stops the
+    timer (``with deadline.item("reading this record")``)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        usable = hasattr(signal, "setitimer") and main
+        self.seconds = seconds if seconds and seconds > 0 and usable else None
+        self._what = ""
+        self._previous: signal._HANDLER = None
+
+    def __enter__(self) -> Deadline:
+        if self.seconds is not None:
+            self._previous = signal.signal(signal.SIGALRM, self._expire)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.seconds is not None:
+            _disarm()
+            signal.signal(signal.SIGALRM, self._previous)
+
+    def _expire(self, _signum: int, _frame: FrameType | None) -> None:
+        raise ItemTimeout(f"{self._what} took longer than {self.seconds:g} s; given up")
+
+    @contextmanager
+    def item(self, what: str) -> Iterator[None]:
+        """Raise :class:`ItemTimeout` in the enclosed work once the bound has passed."""
+        if self.seconds is None:
+            yield
+            return
+        self._what = what
+        signal.setitimer(signal.ITIMER_REAL, self.seconds, _REFIRE_SECONDS)
+        try:
+            yield
+        finally:
+            _disarm()
+
+
 @contextmanager
 def time_limit(seconds: float | None, what: str) -> Iterator[None]:
-    """Raise :class:`ItemTimeout` in the enclosed work once ``seconds`` have passed."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not seconds or seconds <= 0 or not usable:
+    """One item's bound: raise :class:`ItemTimeout` in it once ``seconds`` have passed."""
+    with Deadline(seconds) as deadline, deadline.item(what):
         yield
-        return
-
-    def expire(_signum: int, _frame: FrameType | None) -> None:
-        raise ItemTimeout(f"{what} took longer than {seconds:g} s; given up")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_SECONDS)
-    try:
-        yield
-    finally:
-        _disarm(previous)
 
 
-def _disarm(previous: signal._HANDLER) -> None:
+def _disarm() -> None:
     # The timer may fire between the end of the work and its disarming; the work is done
     # then, and that late firing is dropped.
     while True:
         try:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
             return
         except ItemTimeout:
             continue

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from notrain.errors import InputError
 from notrain.signals import aipref, content_signal, tdmrep
-from notrain.signals.deadline import DEFAULT_ITEM_SECONDS, ItemTimeout, time_limit
+from notrain.signals.deadline import DEFAULT_ITEM_SECONDS, Deadline, ItemTimeout
 from notrain.signals.decision import Finding, Signal, Verdict, decide
 from notrain.signals.output import UTC_TIMESTAMP, WEB_SCHEMA, ParquetSink
 from notrain.signals.page import decode, parse_html
@@ -115,7 +115,11 @@ def read_warc(task: WarcTask) -> WarcPart:
     # warcio reports a wrong Content-Length by writing to stderr; that is this file's error.
     complaints = io.StringIO()
     try:
-        with open(task.path, "rb") as handle, contextlib.redirect_stderr(complaints):
+        with (
+            open(task.path, "rb") as handle,
+            contextlib.redirect_stderr(complaints),
+            Deadline(task.item_seconds) as deadline,
+        ):
             records = ArchiveIterator(handle)
             for record in records:
                 if offset is None:
@@ -123,7 +127,7 @@ def read_warc(task: WarcTask) -> WarcPart:
                 row, capture = None, None
                 if record.rec_type in ("response", "resource"):
                     try:
-                        with time_limit(task.item_seconds, "reading this record"):
+                        with deadline.item("reading this record"):
                             row, capture = _record(record, task)
                     except ItemTimeout as exc:
                         row = _timed_out(record, str(exc))
@@ -495,21 +499,25 @@ def _decide_crashed(task: DecideTask) -> Decided:
 def _decided(task: DecideTask, site: SiteSignals) -> Iterator[list[dict[str, Any]]]:
     if task.staging and Path(task.staging).exists():
         for batch in pq.ParquetFile(task.staging).iter_batches(batch_size=2048):
-            yield [
-                _bounded(row, task, site)
-                for row in batch.to_pylist()
-                if not site.is_site_file(row["url"])
-            ]
+            with Deadline(task.item_seconds) as deadline:
+                decided = [
+                    _bounded(row, task.warc_file, site, deadline)
+                    for row in batch.to_pylist()
+                    if not site.is_site_file(row["url"])
+                ]
+            yield decided
     if task.error:
         yield [_error_row(task.warc_file, task.error)]
 
 
-def _bounded(row: dict[str, Any], task: DecideTask, site: SiteSignals) -> dict[str, Any]:
+def _bounded(
+    row: dict[str, Any], warc_file: str, site: SiteSignals, deadline: Deadline
+) -> dict[str, Any]:
     try:
-        with time_limit(task.item_seconds, "deciding this document"):
-            return _decide_row(row, task.warc_file, site)
+        with deadline.item("deciding this document"):
+            return _decide_row(row, warc_file, site)
     except ItemTimeout as exc:
-        given_up = _error_row(task.warc_file, str(exc))
+        given_up = _error_row(warc_file, str(exc))
         for key in ("url", "fetched_at", "content_type", "record_id"):
             given_up[key] = row[key]
         return given_up
