@@ -370,7 +370,7 @@ def test_counts_add_up_and_every_reason_is_listed(tmp_path: Path) -> None:
     assert list(counts["excluded_by_reason"]) == [
         "kind_not_allowed", "not_public", "author_unknown", "jurisdiction_excluded",
         "author_minor", "author_erased", "author_objected", "no_consent", "third_party_objected",
-        "signal_reserved",
+        "signal_reserved", "signal_unreadable",
     ]  # fmt: skip
 
 
@@ -392,14 +392,20 @@ def test_signal_reserved_is_the_last_reason(tmp_path: Path) -> None:
     built = w.build(tmp_path / "default")
     assert built.reason(reserved) == "signal_reserved"
     assert built.reason(tagged) == "third_party_objected"
-    assert {allowed, unknown, broken} <= set(built.kept)
+    assert {allowed, unknown} <= set(built.kept)
+    assert built.reason(broken) == "signal_unreadable"
     assert built.manifest["counts"]["excluded_by_reason"]["signal_reserved"] == 1
+    assert built.manifest["counts"]["excluded_by_reason"]["signal_unreadable"] == 1
     assert "signals" in built.manifest["inputs"]
 
     cautious = policy() + '\n[signals]\nunknown = "exclude"\n'
     built = w.build(tmp_path / "cautious", policy=cautious)
-    assert built.reason(unknown) == built.reason(broken) == "signal_reserved"
+    assert built.reason(unknown) == "signal_reserved"
+    assert built.reason(broken) == "signal_unreadable"
     assert allowed in built.kept
+
+    lenient = policy() + '\n[signals]\nunreadable = "allow"\n'
+    assert broken in w.build(tmp_path / "lenient", policy=lenient).kept
 
     ignoring = policy() + "\n[signals]\nhonour = false\n"
     assert reserved in w.build(tmp_path / "ignoring", policy=ignoring).kept

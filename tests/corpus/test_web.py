@@ -36,6 +36,12 @@ def test_reserved_pages_are_left_out_and_kept_text_is_redacted(tmp_path: Path) -
                 html("<p>No AI here.</p>"),
                 headers=[("X-Robots-Tag", "noai")],
             ),
+            # A JPEG whose segment overruns the file: its signals cannot be read.
+            Capture(
+                "https://open.example/c.jpg",
+                b"\xff\xd8\xff\xe1\xff\xffshort",
+                content_type="image/jpeg",
+            ),
         ],
     )
     documents = tmp_path / "documents.parquet"
@@ -61,6 +67,7 @@ def test_reserved_pages_are_left_out_and_kept_text_is_redacted(tmp_path: Path) -
     }
     assert reasons["https://open.example/b"] == "signal_reserved"
     assert reasons["https://open.example/empty"] == "no_text"
+    assert reasons["https://open.example/c.jpg"] == "signal_unreadable"
     counts = result.counts
     assert counts["kept"] + counts["excluded"] == counts["input"]
     assert verify(out) == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from notrain.signals import aitxt
 from notrain.signals.decision import Signal, Verdict
-from notrain.signals.robots import Agents, RobotsTxt, url_path
+from notrain.signals.pattern import url_path
+from notrain.signals.robots import Agents, RobotsTxt
 
 # What Spawning's generator writes when images are refused and text allowed.
 GENERATED = """# Spawning AI

@@ -19,7 +19,8 @@ from notrain.signals.aipref import robots_findings as content_usage_rules
 from notrain.signals.content_signal import ai_train
 from notrain.signals.decision import Signal, Verdict, decide
 from notrain.signals.media import read_signals, scan_path
-from notrain.signals.robots import Agents, RobotsTxt, access_findings, noai_findings, url_path
+from notrain.signals.pattern import url_path
+from notrain.signals.robots import Agents, RobotsTxt, access_findings, noai_findings
 from notrain.signals.tdmrep import file_layer, layered, parse_file
 from notrain.signals.warc import scan_warcs
 from tests.signals import make

@@ -152,7 +152,7 @@ def _pillow(fmt: str) -> bytes:
 def test_random_bytes_are_an_error(tmp_path: Path) -> None:
     decision = scan_path(write(tmp_path, "x.jpg", bytes(range(256)) * 4))
     assert decision.decision is Verdict.ERROR
-    assert decision.error == "not an image or video format notrain can read signals from"
+    assert decision.error == "not a format notrain (or the C2PA library) reads signals from"
 
 
 def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
@@ -213,7 +213,8 @@ def test_sniffing() -> None:
     assert sniff(make.png()[:16]) == "image/png"
     assert sniff(make.webp()[:16]) == "image/webp"
     assert sniff(make.mp4()[:16]) == "video/mp4"
-    assert sniff(b"<svg xmlns=...") is None
+    assert sniff(b"<svg xmlns=...") == "image/svg+xml"
+    assert sniff(b"<html>") is None
 
 
 def test_read_signals_works_on_bytes_in_memory() -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from notrain.signals.decision import Signal, Verdict
+from notrain.signals.pattern import canonical, url_path
 from notrain.signals.robots import (
     Agents,
     RobotsTxt,
     access_findings,
-    canonical,
     directives,
     header_values,
     noai_findings,
-    url_path,
 )
 
 AGENTS = Agents()

@@ -161,6 +161,16 @@ def test_a_crashing_file_becomes_its_own_result_and_the_rest_go_on() -> None:
         assert again == ["H", "I"]
 
 
+def test_an_item_stuck_beyond_the_workers_own_bound_is_stopped_by_the_runner() -> None:
+    with Runner(1, slack=0.5) as runner:
+        chunks = runner.run(
+            crashy.work, crashy.crashed, ["a", "hang", "b"], chunk=3,
+            seconds=0.5, overdue=crashy.overdue,
+        )  # fmt: skip
+        assert [r for c in chunks for r in c] == ["A", "overdue:hang", "B"]
+        assert runner.restarts == 1
+
+
 def test_the_runner_keeps_input_order_inline_too() -> None:
     runner = Runner(0)
     chunks = list(runner.run(crashy.work, crashy.crashed, ["x", "y", "z"], chunk=2))

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from notrain.signals.decision import Finding, Signal, Verdict
-from notrain.signals.robots import url_path
+from notrain.signals.pattern import url_path
 from notrain.signals.tdmrep import FileLayer, file_layer, layered, parse_file
 
 SOURCE = "https://e.com/.well-known/tdmrep.json [200]"
@@ -129,3 +129,21 @@ def test_a_file_that_is_not_an_array_does_not_parse(body: bytes) -> None:
 def test_rules_without_a_location_are_skipped() -> None:
     parsed = parse_file(rules({"tdm-reservation": 1}, {"location": "/", "tdm-reservation": 0}))
     assert [rule.index for rule in parsed] == [2]
+
+
+def test_tdm_policy_evidence_names_the_html_policy() -> None:
+    [finding] = layered(
+        NONE, ["1"], ["1"], ["https://e.com/header-policy"], ["https://e.com/html-policy"]
+    )
+    assert finding.verdict is Verdict.RESERVED
+    assert "meta tdm-reservation = 1 (tdm-policy https://e.com/html-policy)" in finding.evidence
+    assert "header-policy" not in finding.evidence.split(";")[0]
+    # A header that decides names its own policy, not the page's.
+    [header] = layered(NONE, ["1"], [], ["https://e.com/header-policy"], ["https://e.com/x"])
+    assert "(tdm-policy https://e.com/header-policy)" in header.evidence
+
+
+def test_a_location_with_thousands_of_stars_is_matched_in_linear_time() -> None:
+    body = rules({"location": "/" + "*x" * 4000 + "*y", "tdm-reservation": 1})
+    assert json_layer(body, "https://e.com/" + "x" * 10_000).value is None
+    assert json_layer(body, "https://e.com/" + "x" * 10_000 + "y").value == "1"

@@ -352,3 +352,85 @@ def test_worker_processes_give_the_same_output(tmp_path: Path) -> None:
     assert [{k: v for k, v in r.items() if k not in strip} for r in inline.values()] == [
         {k: v for k, v in r.items() if k not in strip} for r in pooled.values()
     ]
+
+
+# -- site files moved by a redirect -----------------------------------------------------------
+
+
+def moved(url: str, to: str, status: int = 301) -> Capture:
+    return Capture(url, status=status, headers=[("Location", to)])
+
+
+def test_tdmrep_json_redirected_to_another_path_on_the_same_host(tmp_path: Path) -> None:
+    files = site(A)[:2]  # robots.txt and ai.txt, no tdmrep.json of its own
+    target = json.dumps([{"location": "/", "tdm-reservation": 1}])
+    rows = scan(
+        tmp_path,
+        [
+            *files,
+            moved(A + "/.well-known/tdmrep.json", "/static/tdmrep.json"),
+            Capture(A + "/static/tdmrep.json", target.encode(), content_type="application/json"),
+            page(A + "/post"),
+        ],
+    )
+    row = rows[A + "/post"]
+    assert (row["decision"], row["signal"]) == ("reserved", "tdmrep")
+    assert "https://a.example/static/tdmrep.json (via " in row["evidence"]
+    assert A + "/static/tdmrep.json" not in rows  # a followed site file is no document
+
+
+def test_robots_txt_redirected_to_another_path_is_no_document(tmp_path: Path) -> None:
+    # The redirect and its target in two WARC files, read apart by the first pass.
+    rows = scan(
+        tmp_path,
+        [*site(A)[1:], moved(A + "/robots.txt", "/static/robots.txt", 302), page(A + "/x")],
+        [robots("User-agent: GPTBot\nDisallow: /\n", A + "/static/robots.txt")],
+    )
+    assert set(rows) == {A + "/x"}
+    assert rows[A + "/x"]["decision"] == "reserved"
+    assert "line 2: Disallow: /" in rows[A + "/x"]["evidence"]
+
+
+def test_a_site_file_redirected_through_hops_to_another_host_and_path(tmp_path: Path) -> None:
+    cdn = "https://cdn.example"
+    rows = scan(
+        tmp_path,
+        [
+            *site(A)[:1],
+            *site(A)[2:],
+            moved(A + "/ai.txt", "http://a.example/files/ai"),
+            moved("http://a.example/files/ai", cdn + "/sites/a/ai-policy.txt", 308),
+            robots("User-agent: *\nDisallow: *.jpg\n", cdn + "/sites/a/ai-policy.txt"),
+            Capture(A + "/cat.jpg", make.jpeg(), content_type="image/jpeg"),
+        ],
+    )
+    assert rows[A + "/cat.jpg"]["decision"] == "reserved"
+    assert rows[A + "/cat.jpg"]["signal"] == "ai_txt"
+    assert cdn + "/sites/a/ai-policy.txt" not in rows
+
+
+def test_a_redirect_loop_leaves_the_site_file_unknown(tmp_path: Path) -> None:
+    rows = scan(
+        tmp_path,
+        [
+            *site(A)[1:],
+            moved(A + "/robots.txt", "/r1"),
+            moved(A + "/r1", "/r2"),
+            moved(A + "/r2", "/robots.txt"),
+            page(A + "/x"),
+        ],
+    )
+    assert rows[A + "/x"]["decision"] == "unknown"
+    assert "a redirect loop at: https://a.example/robots.txt" in rows[A + "/x"]["evidence"]
+
+
+def test_more_than_five_redirects_leave_the_site_file_unknown(tmp_path: Path) -> None:
+    hops = [moved(A + ("/robots.txt" if i == 0 else f"/r{i}"), f"/r{i + 1}") for i in range(6)]
+    rows = scan(
+        tmp_path,
+        [*site(A)[1:], *hops, robots("User-agent: *\nDisallow: /\n", A + "/r6"), page(A + "/x")],
+    )
+    assert rows[A + "/x"]["decision"] == "unknown"
+    assert "more than 5 redirects at: https://a.example/r5" in rows[A + "/x"]["evidence"]
+    # Not followed, /r6 stays what the crawl says it is: a document.
+    assert A + "/r6" in rows

@@ -22,6 +22,14 @@ WorkersOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
 ]
+ItemSecondsOption = Annotated[
+    float,
+    typer.Option(
+        min=0,
+        help="Give up a file or record that takes longer than this (seconds; 0: no bound); "
+        "it becomes an error row.",
+    ),
+]
 AgentOption = Annotated[
     str,
     typer.Option(help="Our crawler's product token, looked up in robots.txt and ai.txt."),
@@ -60,6 +68,7 @@ def scan_media(
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
     workers: WorkersOption = None,
     overwrite: OverwriteOption = False,
+    item_seconds: ItemSecondsOption = 60.0,
 ) -> None:
     """Read the XMP and C2PA signals of every content row's media file; one row each.
 
@@ -79,6 +88,7 @@ def scan_media(
             out_file,
             workers=workers,
             overwrite=overwrite,
+            item_seconds=item_seconds or None,
             progress=lambda phase, done, total: bar.update(
                 task, description=phase, completed=done, total=total
             ),
@@ -98,6 +108,7 @@ def scan_warc(
     also_agent: AlsoAgentOption = None,
     workers: WorkersOption = None,
     overwrite: OverwriteOption = False,
+    item_seconds: ItemSecondsOption = 60.0,
 ) -> None:
     """Decide every document in the WARC files of one crawl; one row each, with its text.
 
@@ -119,6 +130,7 @@ def scan_warc(
             agents=agents,
             workers=workers,
             overwrite=overwrite,
+            item_seconds=item_seconds or None,
             progress=lambda phase, done, total: bar.update(
                 task, description=phase, completed=done, total=total
             ),

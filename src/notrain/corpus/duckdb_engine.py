@@ -326,7 +326,8 @@ class DuckDBEngine:
             source,
             "CREATE TABLE signals AS SELECT content_id, "
             "bool_or(decision = 'reserved') AS reserved, "
-            "bool_or(decision IN ('unknown', 'error')) AS unknown "
+            "bool_or(decision = 'unknown') AS unknown, "
+            "bool_or(decision = 'error') AS unreadable "
             "FROM signals_in WHERE content_id IS NOT NULL GROUP BY content_id",
             "value",
         )

@@ -16,7 +16,8 @@ contracts, as the engine registers them):
    blocked people it tags or mentions. Other rows are left out before the third-party rule
    is reached, so their texts are never searched for @handles.
 5. ``reasons``: every content row's exclusion reason (NULL = kept), with the optional
-   ``signals`` relation (content_id, reserved, unknown) when the build honours signals.
+   ``signals`` relation (content_id, reserved, unknown, unreadable) when the build honours
+   signals.
 6. ``kept``: the kept rows, with redacted text and the surviving mentions and tags.
 """
 
@@ -64,7 +65,7 @@ class BuildPlan:
     as_of: datetime
     identifier_patterns: tuple[str, ...] = field(default=())
     signals: bool = False
-    """Whether a ``signals`` relation (content_id, reserved, unknown) takes part."""
+    """Whether a ``signals`` relation (content_id, reserved, unknown, unreadable) takes part."""
 
     @classmethod
     def compile(
@@ -251,11 +252,13 @@ GROUP BY r.content_id"""
         if p.third_parties.mentioned == "exclude":
             third_party.append("coalesce(t.mention_hit, FALSE)")
         third_party_sql = " OR ".join(third_party) or "FALSE"
-        signal_sql = "FALSE"
+        signal_sql = unreadable_sql = "FALSE"
         if self.signals:
             signal_sql = "coalesce(sg.reserved, FALSE)"
             if p.signals.unknown == "exclude":
                 signal_sql += " OR coalesce(sg.unknown, FALSE)"
+            if p.signals.unreadable == "exclude":
+                unreadable_sql = "coalesce(sg.unreadable, FALSE)"
         bad = INVALID_PREFIX
 
         def s(reason: ExclusionReason) -> str:
@@ -283,6 +286,7 @@ GROUP BY r.content_id"""
         THEN {s(r.NO_CONSENT)}
     WHEN {third_party_sql} THEN {s(r.THIRD_PARTY_OBJECTED)}
     WHEN {signal_sql} THEN {s(r.SIGNAL_RESERVED)}
+    WHEN {unreadable_sql} THEN {s(r.SIGNAL_UNREADABLE)}
 END"""
 
     def redaction_passes(self, d: Dialect) -> list[str]:
@@ -480,13 +484,17 @@ FROM r{len(steps) - 1}"""
         scan-warc`, which already applied every signal of the crawl.
         """
         reserved = "w.decision = 'reserved'"
+        unreadable = "w.decision = 'error'"
         if not self.policy.signals.honour:
-            reserved = "FALSE"
+            reserved = unreadable = "FALSE"
         elif self.policy.signals.unknown == "exclude":
-            reserved += " OR w.decision IN ('unknown', 'error')"
+            reserved += " OR w.decision = 'unknown'"
+        if self.policy.signals.unreadable == "allow":
+            unreadable = "FALSE"
         return f"""CASE
     WHEN w.url IS NULL THEN {d.string(WebReason.UNREADABLE.value)}
     WHEN {reserved} THEN {d.string(ExclusionReason.SIGNAL_RESERVED.value)}
+    WHEN {unreadable} THEN {d.string(ExclusionReason.SIGNAL_UNREADABLE.value)}
     WHEN w.text IS NULL OR trim(w.text) = '' THEN {d.string(WebReason.NO_TEXT.value)}
 END"""
 

@@ -2,7 +2,8 @@
 
 The input is the output of `notrain signals scan-warc`: one row per captured document with
 the decision every signal of the crawl led to. Reserved documents are left out with
-``signal_reserved``, empty ones with ``no_text``, a WARC the scan could not read with
+``signal_reserved``, those whose signals could not be read with ``signal_unreadable``
+(unless the policy allows them), empty ones with ``no_text``, a WARC the scan could not read with
 ``unreadable``; kept text goes through the same redaction passes as platform content
 (non-members' identifiers from the registry snapshot, e-mails, phone numbers).
 """
@@ -28,6 +29,7 @@ from notrain.policy.model import ExclusionReason
 WEB_REASON_ORDER = [
     WebReason.UNREADABLE.value,
     ExclusionReason.SIGNAL_RESERVED.value,
+    ExclusionReason.SIGNAL_UNREADABLE.value,
     WebReason.NO_TEXT.value,
 ]
 

@@ -162,14 +162,26 @@ def _signals(policy: Policy) -> list[str]:
     if not policy.signals.honour:
         return ["embedded opt-out signals are not honoured by this policy (honour = false)."]
     unknown = (
-        "Items whose signals could not be read are left out as well."
+        "Items for which a source that could reserve them was not captured are left out as well."
         if policy.signals.unknown == "exclude"
-        else "Items whose signals could not be read are kept."
+        else "Items for which a source that could reserve them was not captured are kept."
     )
     return [
         "an item whose media or page carries a machine-readable reservation against AI "
         "training (read by `notrain signals`, given to the build with --signals) is left out.",
         unknown,
+    ]
+
+
+def _unreadable(policy: Policy) -> list[str]:
+    if not policy.signals.honour:
+        return ["unreadable signals are not looked at by this policy (honour = false)."]
+    if policy.signals.unreadable == "allow":
+        return ["items whose signals could not be read are kept (unreadable = allow)."]
+    return [
+        "an item whose signals could not be read (a corrupt file or manifest, a format the "
+        "reader refuses, a file that took too long) is left out: a reservation that could "
+        "not be read cannot be honoured."
     ]
 
 
@@ -184,6 +196,7 @@ _RULES: dict[ExclusionReason, Callable[[Policy], list[str]]] = {
     ExclusionReason.NO_CONSENT: _consent,
     ExclusionReason.THIRD_PARTY_OBJECTED: _third_parties,
     ExclusionReason.SIGNAL_RESERVED: _signals,
+    ExclusionReason.SIGNAL_UNREADABLE: _unreadable,
 }
 
 

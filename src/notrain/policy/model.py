@@ -49,6 +49,7 @@ class ExclusionReason(StrEnum):
     NO_CONSENT = "no_consent"
     THIRD_PARTY_OBJECTED = "third_party_objected"
     SIGNAL_RESERVED = "signal_reserved"
+    SIGNAL_UNREADABLE = "signal_unreadable"
 
 
 REASON_ORDER: tuple[ExclusionReason, ...] = tuple(ExclusionReason)
@@ -122,8 +123,10 @@ class ThirdPartyRules(_Frozen):
 class SignalRules(_Frozen):
     # Whether machine-readable "do not train" marks found by `notrain signals` exclude items.
     honour: bool = True
-    # What an item whose signals could not be read (not captured, corrupt) counts as.
+    # What an item counts as when a source that could reserve it was not captured.
     unknown: Literal["allow", "exclude"] = "allow"
+    # What an item counts as when its signals could not be read (corrupt, refused, timed out).
+    unreadable: Literal["exclude", "allow"] = "exclude"
 
 
 class RedactionRules(_Frozen):

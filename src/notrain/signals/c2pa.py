@@ -8,12 +8,19 @@ entry or on data mining reserves the item ("constrained" means: not without a li
 Inference is not training and is not read.
 
 Manifests are read with c2pa-python, offline: no remote manifest, no OCSP, no network host.
-A manifest that fails validation (untrusted or unknown signer, hash mismatch after an
-edit) is still read and still reserves: the statement was made, and an edit does not
-withdraw it; the validation state goes into the evidence. Every manifest in the store
-counts, the active one and its ingredients', since an ingredient's reservation travels
-with the pixels it contributed. A manifest stored only remotely cannot be read offline:
-that is ``unknown``.
+Validation does not decide. A manifest that fails it (untrusted or unknown signer, hash
+mismatch after an edit) is read like any other: a training assertion in it that reserves
+still reserves — the statement was made, and an edit does not withdraw it — and one that
+allows still allows; without a training assertion it says nothing, and the item is decided
+by its other signals. Either way the validation state and failure codes go into the
+evidence. A store the library cannot parse at all is ``error``.
+
+Every manifest in the store counts, the active one and its ingredients', since an
+ingredient's reservation travels with the pixels it contributed. A manifest stored only
+remotely cannot be read offline: that is ``unknown``, unless a ``.c2pa`` sidecar supplies
+it, and then the sidecar decides. When the library refuses a file (a structure it will not
+parse) that holds no C2PA manifest store at all, there was nothing to read: the refusal is
+no error, and the file is judged by its other signals, whatever its format.
 """
 
 from __future__ import annotations
@@ -41,13 +48,33 @@ def _context() -> Any:
     return c2pa.Context.from_dict(OFFLINE)
 
 
+# The JUMBF description of a C2PA manifest store: its type UUID (ISO 19566-5, C2PA §11.1).
+STORE_UUID = b"c2pa" + bytes.fromhex("00110010800000aa00389b71")
+_BLOCK = 1 << 20
+
+
 def read(handle: BinaryIO, mime: str, sidecar: bytes | None = None) -> list[Finding]:
     """Findings from the C2PA manifest store embedded in ``handle`` (and a sidecar, if any)."""
     findings = _read_store(handle, mime, None)
     if sidecar is not None:
         handle.seek(0)
-        findings += _read_store(handle, mime, sidecar)
+        beside = _read_store(handle, mime, sidecar)
+        if not any(f.verdict in (Verdict.ERROR, Verdict.UNKNOWN) for f in beside):
+            # The sidecar was read: it is the remote manifest the file points to.
+            findings = [f for f in findings if f.verdict is not Verdict.UNKNOWN]
+        findings += beside
     return findings
+
+
+def holds_store(handle: BinaryIO) -> bool:
+    """Whether the bytes hold a C2PA manifest store anywhere, read block by block."""
+    handle.seek(0)
+    tail = b""
+    while block := handle.read(_BLOCK):
+        if STORE_UUID in tail + block:
+            return True
+        tail = block[-(len(STORE_UUID) - 1) :]
+    return False
 
 
 def _read_store(handle: BinaryIO, mime: str, sidecar: bytes | None) -> list[Finding]:
@@ -65,6 +92,8 @@ def _read_store(handle: BinaryIO, mime: str, sidecar: bytes | None) -> list[Find
         if isinstance(exc, c2pa.C2paError.RemoteManifest) or message.startswith("Remote"):
             evidence = f"{source} is remote and was not fetched (offline): {message}"
             return [Finding(Signal.C2PA_TRAINING_MINING, Verdict.UNKNOWN, evidence)]
+        if sidecar is None and not holds_store(handle):
+            return []  # refused, but there was no manifest to read
         evidence = f"{source} could not be read: {message}"
         return [Finding(Signal.C2PA_TRAINING_MINING, Verdict.ERROR, evidence)]
     return list(_assertions(store, state, source))

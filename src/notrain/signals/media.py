@@ -1,10 +1,13 @@
-"""Scan one image or video for embedded signals: XMP packets and C2PA/CAWG manifests.
+"""Scan one media file or document for embedded signals: XMP packets and C2PA/CAWG manifests.
 
 The format is sniffed from the first bytes, never taken from the file name. JPEG, PNG,
 WebP and ISO BMFF (MP4, MOV) are walked segment by segment, so only their metadata is read
-and a broken structure is caught; GIF, TIFF, HEIF and AVIF are searched for XMP packets.
-Anything else is not a format notrain can read signals from, and is reported as an error
-rather than as "no signal".
+and a broken structure is caught. Every other format the C2PA library reads — GIF, TIFF
+(and the raw formats built on it), HEIF, AVIF, JPEG XL, SVG, WAV, AVI, MP3, FLAC, M4A, PDF
+and the ZIP-based documents (Office, OpenDocument, EPUB) — is searched for XMP packets (in
+any encoding the XMP specification allows) and always handed to the C2PA reader. Anything
+else is not a format notrain can read signals from, and is reported as an error rather
+than as "no signal".
 
 Only metadata is checked, not pixels: a file whose image data is damaged but whose
 metadata is intact is scanned normally (C2PA's hash check still notices the damage).
@@ -47,8 +50,12 @@ class Packet:
     c2pa: bool = False
 
 
+SNIFF_BYTES = 512
+
+
 def sniff(head: bytes) -> str | None:
-    """The MIME type of a file from its first 16 bytes, or None if notrain cannot read it."""
+    """The MIME type of a file from its first bytes (up to :data:`SNIFF_BYTES`; 16 do for
+    all but SVG), or None if notrain cannot read it."""
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -67,9 +74,32 @@ def sniff(head: bytes) -> str | None:
             return "image/avif"
         if brand == b"qt  ":
             return "video/quicktime"
+        if brand in (b"M4A ", b"M4B "):
+            return "audio/mp4"
         return "video/mp4"
     if head[4:8] in (b"moov", b"wide", b"mdat", b"free"):  # QuickTime without ftyp
         return "video/quicktime"
+    return _sniff_more(head)
+
+
+def _sniff_more(head: bytes) -> str | None:
+    """The formats beyond images and video that the C2PA library reads."""
+    riff = {b"WAVE": "audio/wav", b"AVI ": "video/avi"}
+    if head[:4] == b"RIFF" and head[8:12] in riff:
+        return riff[head[8:12]]
+    if head.startswith((b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")):
+        return "audio/mpeg"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"PK\x03\x04"):  # Office, OpenDocument and EPUB are ZIP files
+        return "application/x-zip"
+    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
+        return "image/jxl"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"<svg") or (text.startswith((b"<?xml", b"<!--")) and b"<svg" in text):
+        return "image/svg+xml"
     return None
 
 
@@ -83,7 +113,7 @@ def scan_path(path: Path) -> Decision:
         with path.open("rb") as handle:
             findings, error = read_signals(handle, sidecar=_sidecar(path))
     except UnknownFormat:
-        return decide([], error="not an image or video format notrain can read signals from")
+        return decide([], error="not a format notrain (or the C2PA library) reads signals from")
     except FileNotFoundError:
         return decide([], error="file not found")
     except IsADirectoryError:
@@ -102,7 +132,7 @@ def read_signals(
 
     Raises :class:`UnknownFormat` when the bytes are no format notrain knows.
     """
-    head = handle.read(16)
+    head = handle.read(SNIFF_BYTES)
     handle.seek(0)
     mime = sniff(head)
     if mime is None:
@@ -281,6 +311,13 @@ def _boxes(handle: BinaryIO, start: int, end: int, depth: int) -> Iterator[Packe
         at = body_end
 
 
+# XMP packets are found by their wrapper, in each encoding XMP allows.
+_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_OPENS = [(tag.encode(enc), enc) for enc in _ENCODINGS for tag in ("<x:xmpmeta", "<x:xapmeta")]
+_CLOSES = {enc: [tag.encode(enc) for tag in ("</x:xmpmeta>", "</x:xapmeta>")] for enc in _ENCODINGS}
+_TAIL = max(len(needle) for needle, _ in _OPENS)
+
+
 def _search(handle: BinaryIO) -> Iterator[Packet]:
     """XMP packets found by their wrapper anywhere in the bytes, read block by block."""
     buffer = b""
@@ -288,13 +325,13 @@ def _search(handle: BinaryIO) -> Iterator[Packet]:
     while block := handle.read(SEARCH_BLOCK):
         buffer += block
         while True:
-            start = _first(buffer, (b"<x:xmpmeta", b"<x:xapmeta"))
+            start, encoding = _first_open(buffer)
             if start < 0:
                 # Keep a tail that may hold the start of a wrapper split across blocks.
-                offset += max(len(buffer) - 16, 0)
-                buffer = buffer[-16:]
+                offset += max(len(buffer) - _TAIL, 0)
+                buffer = buffer[-_TAIL:]
                 break
-            end = _first(buffer, (b"</x:xmpmeta>", b"</x:xapmeta>"), start)
+            end, close = _first_close(buffer, encoding, start)
             if end < 0:
                 if len(buffer) - start > MAX_PACKET:
                     buffer = buffer[start + 1 :]
@@ -303,12 +340,19 @@ def _search(handle: BinaryIO) -> Iterator[Packet]:
                 offset += start
                 buffer = buffer[start:]
                 break
-            end += len(b"</x:xmpmeta>")
+            end += len(close)
             yield Packet(buffer[start:end], f"XMP packet at offset {offset + start}")
             offset += end
             buffer = buffer[end:]
 
 
-def _first(data: bytes, needles: tuple[bytes, ...], start: int = 0) -> int:
-    hits = [i for i in (data.find(n, start) for n in needles) if i >= 0]
-    return min(hits) if hits else -1
+def _first_open(data: bytes) -> tuple[int, str]:
+    hits = [(i, enc) for i, enc in ((data.find(n), enc) for n, enc in _OPENS) if i >= 0]
+    if not hits:
+        return -1, ""
+    return min(hits)
+
+
+def _first_close(data: bytes, encoding: str, start: int) -> tuple[int, bytes]:
+    hits = [(i, n) for i, n in ((data.find(n, start), n) for n in _CLOSES[encoding]) if i >= 0]
+    return min(hits) if hits else (-1, b"")

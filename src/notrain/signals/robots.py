@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import urlsplit
 
 from notrain.signals.decision import Finding, Signal, Verdict
+from notrain.signals.pattern import Pattern, canonical
 
 # Crawlers that gather data to train AI models, by the product token they obey in robots.txt.
 AI_AGENTS = (
@@ -37,15 +37,18 @@ OUR_AGENT = "notrain"
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 §2.5: parse at least this much, may ignore the rest
 
 VALUED_DIRECTIVES = {"max-snippet", "max-image-preview", "max-video-preview", "unavailable_after"}
-UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-_KEYS = {
-    "user-agent": "user-agent", "useragent": "user-agent", "user agent": "user-agent",
-    "allow": "allow", "disallow": "disallow", "dissallow": "disallow", "disalow": "disallow",
-    "content-usage": "content-usage", "content-signal": "content-signal",
-    "crawl-delay": "other-rule",
-}  # fmt: skip
+# Keys as the reference parser (Google's) reads them: case-insensitive, by prefix, with the
+# misspellings it accepts. Content-Usage and Content-Signal are the AI lines, exact.
+_KEY_PREFIXES = (
+    ("user-agent", "user-agent"), ("useragent", "user-agent"), ("user agent", "user-agent"),
+    ("allow", "allow"), ("disallow", "disallow"), ("dissallow", "disallow"),
+    ("dissalow", "disallow"), ("disalow", "disallow"), ("diasllow", "disallow"),
+    ("disallaw", "disallow"),
+)  # fmt: skip
+_AI_KEYS = {"content-usage": "content-usage", "content-signal": "content-signal"}
+# A partial UTF-8 byte-order mark is skipped as a whole one is (so does the reference).
+_BOMS = (b"\xef\xbb\xbf", b"\xef\xbb", b"\xef")
 
 
 @dataclass(frozen=True)
@@ -61,59 +64,6 @@ class Agents:
         # matched by its product token, as robots.txt names it.
         found = (_TOKEN.match(agent.strip()) for agent in (self.ours, *self.ai))
         return tuple(dict.fromkeys(token[0].lower() for token in found if token))
-
-
-# -- matching --------------------------------------------------------------------------------
-
-
-def canonical(text: str, *, pattern: bool = False) -> str:
-    """Percent-encoding normalised (RFC 9309 §2.2.2): unreserved octets decoded, other
-    escapes upper-cased, non-ASCII and control octets encoded. In a URL, ``*`` and ``$``
-    are encoded so that only a pattern's own are special."""
-    plain = text.isascii() and text.isprintable() and " " not in text and "%" not in text
-    if plain and (pattern or ("*" not in text and "$" not in text)):
-        return text
-    out: list[str] = []
-    for byte in text.encode("utf-8"):
-        char = chr(byte)
-        if byte >= 0x80 or byte <= 0x20 or (not pattern and char in "*$"):
-            out.append(f"%{byte:02X}")
-        else:
-            out.append(char)
-
-    def fix(match: re.Match[str]) -> str:
-        char = chr(int(match[1], 16))
-        return char if char in UNRESERVED else f"%{match[1].upper()}"
-
-    return _PERCENT.sub(fix, "".join(out))
-
-
-def url_path(url: str) -> str:
-    """The part of a URL robots rules are matched against: path and query, normalised."""
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return canonical(path)
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A robots.txt path pattern: ``*`` is any run of octets, a final ``$`` anchors."""
-
-    text: str
-
-    @cached_property
-    def regex(self) -> re.Pattern[str]:
-        body, anchored = (self.text[:-1], True) if self.text.endswith("$") else (self.text, False)
-        parts = (re.escape(part) for part in body.split("*"))
-        return re.compile(".*".join(parts) + ("$" if anchored else ""), re.DOTALL)
-
-    def matches(self, path: str) -> bool:
-        return self.regex.match(path) is not None
-
-    def __len__(self) -> int:
-        return len(self.text)
 
 
 # -- robots.txt ------------------------------------------------------------------------------
@@ -152,35 +102,35 @@ class RobotsTxt:
     def __init__(self, groups: list[Group]) -> None:
         self.groups = groups
         self._rules: dict[str, tuple[list[Rule], str]] = {}
+        self._ranking: dict[str, list[Rule]] = {}
         self._representatives: dict[tuple[str, ...], list[str]] = {}
 
     @classmethod
     def parse(cls, body: bytes) -> RobotsTxt:
-        text = body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace").lstrip("\ufeff")
+        body = body[:ROBOTS_MAX_BYTES]
+        for bom in _BOMS:
+            if body.startswith(bom):
+                body = body[len(bom) :]
+                break
         groups: list[Group] = []
         current: Group | None = None
         in_agents = False
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split("#", 1)[0].strip()
-            key, sep, value = line.partition(":")
-            kind = _KEYS.get(" ".join(key.lower().split()))
-            if not sep or kind is None:
+        for number, raw in enumerate(body.decode("utf-8", "replace").splitlines(), start=1):
+            key, value = _key_value(raw.split("#", 1)[0].strip())
+            kind = _kind(key)
+            if kind is None:
+                # Unknown lines (Crawl-delay, Sitemap, ...) neither start nor end a group:
+                # "User-agent: A / Crawl-delay: 1 / User-agent: B / Disallow: /" is one group.
                 continue
-            value = value.strip()
             if kind == "user-agent":
                 if current is None or not in_agents:
                     current = Group([], number)
                     groups.append(current)
                     in_agents = True
-                # "GPTBot/1.1" names the product token GPTBot.
-                token = _TOKEN.match(value)
-                if value.startswith("*"):
-                    current.agents.append("*")
-                elif token:
-                    current.agents.append(token[0].lower())
+                current.agents.extend(_agent(value))
                 continue
             in_agents = False
-            if current is None or kind == "other-rule":
+            if current is None:
                 continue
             if kind in ("allow", "disallow"):
                 if value:  # an empty Disallow allows everything: it is no rule
@@ -220,17 +170,20 @@ class RobotsTxt:
         rules, group = self.rules_for(agent)
         if path == "/robots.txt":
             return Access(True, None, group)
-        best: Rule | None = None
-        for rule in rules:
-            if rule.kind not in ("allow", "disallow") or not rule.pattern.matches(path):
-                continue
-            if (
-                best is None
-                or len(rule.pattern) > len(best.pattern)
-                or (len(rule.pattern) == len(best.pattern) and rule.kind == "allow")
-            ):
-                best = rule
-        return Access(best is None or best.kind == "allow", best, group)
+        for rule in self._ranked(agent, rules):
+            if rule.pattern.matches(path):
+                return Access(rule.kind == "allow", rule, group)
+        return Access(True, None, group)
+
+    def _ranked(self, agent: str, rules: list[Rule]) -> list[Rule]:
+        """``agent``'s Allow and Disallow rules, longest first, Allow first on a tie: the
+        first that matches decides, and most pages stop early."""
+        ranked = self._ranking.get(agent)
+        if ranked is None:
+            access = [r for r in rules if r.kind in ("allow", "disallow")]
+            access.sort(key=lambda r: (-len(r.pattern), r.kind != "allow"))
+            ranked = self._ranking[agent] = access
+        return ranked
 
     def longest(self, kind: str, agent: str, path: str) -> list[Rule]:
         """The ``kind`` rules (content-usage, content-signal) with the longest matching
@@ -241,6 +194,35 @@ class RobotsTxt:
             return []
         top = max(len(r.pattern) for r in hits)
         return [r for r in hits if len(r.pattern) == top]
+
+
+def _key_value(line: str) -> tuple[str, str]:
+    """A line's key and value: split at the first colon, or, as the reference parser
+    accepts, at the whitespace of a line of exactly two words (``disallow /``)."""
+    key, sep, value = line.partition(":")
+    if not sep:
+        words = line.split()
+        if len(words) != 2:
+            return "", ""
+        key, value = words
+    return " ".join(key.lower().split()), value.strip()
+
+
+def _kind(key: str) -> str | None:
+    if not key:
+        return None
+    if key in _AI_KEYS:
+        return _AI_KEYS[key]
+    return next((kind for prefix, kind in _KEY_PREFIXES if key.startswith(prefix)), None)
+
+
+def _agent(value: str) -> list[str]:
+    """The product token a User-agent line names: ``*`` alone (or before a space) is every
+    crawler; ``*bot`` names none, since ``*`` is no wildcard inside a name."""
+    if value == "*" or (value.startswith("*") and value[1:2].isspace()):
+        return ["*"]
+    token = _TOKEN.match(value)  # "GPTBot/1.1" names the product token GPTBot
+    return [token[0].lower()] if token else []
 
 
 def _split_path(value: str) -> tuple[str, str]:

@@ -6,6 +6,12 @@ crashes a worker — a segfault in a native reader is the risk with hostile file
 the pool; the runner then replays the unfinished chunks one item at a time in a one-worker
 pool, so the file that kills its worker is found, recorded as an error row, and the rest
 are scanned normally. Nothing a file does can end the scan.
+
+A time bound per item is kept inside the worker (:mod:`~notrain.signals.deadline`); native
+code that never returns to Python escapes it. With ``seconds`` given, the runner is the
+backstop: a chunk that is still running well past its items' bounds has its workers
+killed, and its items are replayed alone, each killed again if it overruns; that one is
+recorded by ``overdue``.
 """
 
 from __future__ import annotations
@@ -14,14 +20,15 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, TimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from notrain.errors import InputError, ScanError
+from notrain.signals.deadline import DEFAULT_ITEM_SECONDS, ItemTimeout, time_limit
 from notrain.signals.decision import Decision, decide
 from notrain.signals.output import MEDIA_SCHEMA, ParquetSink
 
@@ -40,10 +47,13 @@ class Runner:
     """A pool of worker processes, kept across runs (the two passes of a WARC scan share
     it); ``workers=0`` runs everything inline, without crash isolation."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, slack: float = 10.0) -> None:
         self.workers = workers
+        self.slack = slack  # added to each item's bound before the runner steps in
         self.restarts = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._seconds: float | None = None
+        self._overdue: Callable[[Any], Any] | None = None
 
     def __enter__(self) -> Runner:
         return self
@@ -68,9 +78,13 @@ class Runner:
         items: Iterable[Item],
         *,
         chunk: int = 1,
+        seconds: float | None = None,
+        overdue: Callable[[Item], Result] | None = None,
     ) -> Iterator[list[Result]]:
         """Per chunk of ``items``, the results of ``work``, in input order. An item whose
-        work kills its worker gets ``crashed(item)`` instead."""
+        work kills its worker gets ``crashed(item)`` instead, one that runs far past
+        ``seconds`` ``overdue(item)``."""
+        self._seconds, self._overdue = (seconds, overdue) if overdue is not None else (None, None)
         chunks = _chunked(items, max(chunk, 1))
         if self.workers <= 0:
             for part in chunks:
@@ -94,8 +108,10 @@ class Runner:
         broke: those are replayed one item at a time in quarantine."""
         part, future = pending[0]
         try:
-            result = future.result()
-        except BrokenProcessPool:
+            result = future.result(timeout=self._limit(len(part)))
+        except (BrokenProcessPool, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError) and self._pool is not None:
+                _kill(self._pool)  # the pool breaks: every unfinished chunk is replayed
             replay = list(pending)
             pending.clear()
             self.close()
@@ -119,13 +135,30 @@ class Runner:
         for item in part:
             pool = _spawn(1)
             try:
-                results.extend(pool.submit(work, [item]).result())
+                results.extend(pool.submit(work, [item]).result(timeout=self._limit(1)))
+            except TimeoutError:
+                _kill(pool)
+                assert self._overdue is not None  # a limit is set only with it
+                results.append(self._overdue(item))
             except BrokenProcessPool:
                 _check_workers_start()
                 results.append(crashed(item))
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         return results
+
+    def _limit(self, items: int) -> float | None:
+        """How long the parent waits for ``items`` before it kills their worker: far past
+        the bound the worker keeps itself, so this only catches what escapes it."""
+        if self._seconds is None:
+            return None
+        return items * (self._seconds + self.slack) + self.slack
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    # The executor has no public way to stop a running task; its processes are killed.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
 
 
 def _spawn(workers: int) -> ProcessPoolExecutor:
@@ -172,6 +205,7 @@ class MediaItem:
     media_uri: str
     path: str | None
     problem: str | None = None
+    seconds: float | None = DEFAULT_ITEM_SECONDS  # the time bound for reading it
 
 
 @dataclass
@@ -215,7 +249,11 @@ def _decide_item(item: MediaItem) -> Decision:
         stat = os.stat(item.path)
     except OSError:
         return decide([], error="file not found")
-    return _scan_cached(item.path, stat.st_mtime_ns, stat.st_size)
+    try:
+        with time_limit(item.seconds, "reading this file"):
+            return _scan_cached(item.path, stat.st_mtime_ns, stat.st_size)
+    except ItemTimeout as exc:
+        return decide([], error=str(exc))
 
 
 @lru_cache(maxsize=4096)
@@ -231,7 +269,14 @@ def crashed_media(_item: MediaItem) -> Decision:
     return decide([], error="the reader crashed on this file (worker process died)")
 
 
-def media_items(content: str, media_root: Path) -> tuple[Iterator[MediaItem], int | None]:
+def overdue_media(item: MediaItem) -> Decision:
+    error = f"reading this file took longer than {item.seconds:g} s; its worker was stopped"
+    return decide([], error=error)
+
+
+def media_items(
+    content: str, media_root: Path, seconds: float | None = DEFAULT_ITEM_SECONDS
+) -> tuple[Iterator[MediaItem], int | None]:
     """The content rows that have media, and how many content rows there are (if known)."""
     from notrain.signals.content import read_media_rows
 
@@ -240,7 +285,7 @@ def media_items(content: str, media_root: Path) -> tuple[Iterator[MediaItem], in
     def items() -> Iterator[MediaItem]:
         for content_id, media_uri in rows:
             path, problem = resolve_media(media_root, media_uri)
-            yield MediaItem(content_id, media_uri, path, problem)
+            yield MediaItem(content_id, media_uri, path, problem, seconds)
 
     return items(), total
 
@@ -254,14 +299,16 @@ def scan_media(
     overwrite: bool = False,
     progress: Progress | None = None,
     chunk: int = 64,
+    item_seconds: float | None = DEFAULT_ITEM_SECONDS,
 ) -> ScanSummary:
     """Scan the media of every content row; write one row per item to ``out`` (Parquet).
 
     ``workers=0`` scans in this process, without crash isolation (for tests and debugging).
+    A file that takes longer than ``item_seconds`` to read is an error row (None: no bound).
     """
     if not media_root.is_dir():
         raise InputError(media_root, "media root is not a directory")
-    items, total = media_items(content, media_root)
+    items, total = media_items(content, media_root, item_seconds)
     summary = ScanSummary(out)
     done = 0
     queue: deque[MediaItem] = deque()
@@ -273,7 +320,10 @@ def scan_media(
 
     count = default_workers() if workers is None else workers
     with ParquetSink(out, MEDIA_SCHEMA, overwrite=overwrite) as sink, Runner(count) as runner:
-        for decisions in runner.run(scan_media_items, crashed_media, remember(), chunk=chunk):
+        for decisions in runner.run(
+            scan_media_items, crashed_media, remember(), chunk=chunk,
+            seconds=item_seconds, overdue=overdue_media,
+        ):  # fmt: skip
             rows = []
             for decision in decisions:
                 item = queue.popleft()

@@ -3,7 +3,9 @@
 A site is an origin (scheme, host, port), as robots.txt defines it. Its files are
 ``/robots.txt``, ``/ai.txt`` and ``/.well-known/tdmrep.json``. For a page fetched at time
 *t* the capture used is the latest one at or before *t*, else the first after it;
-redirects are followed through the crawl's own captures (at most five, RFC 9309).
+redirects are followed through the crawl's own captures, to any path on any host (at most
+five, RFC 9309; a loop, or a sixth, leaves the file unknown). A followed target is a site
+file wherever it is, and is not a document of the crawl.
 
 Statuses, per the rules of each file:
 
@@ -29,7 +31,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from notrain.signals import aipref, aitxt, content_signal, tdmrep
 from notrain.signals.decision import Finding, Signal, Verdict
-from notrain.signals.robots import Agents, RobotsTxt, access_findings, url_path
+from notrain.signals.pattern import url_path
+from notrain.signals.robots import Agents, RobotsTxt, access_findings
 
 ROBOTS = "/robots.txt"
 AI_TXT = "/ai.txt"
@@ -100,24 +103,70 @@ class Crawl:
         index = bisect_right(times, at)
         return captures[index - 1] if index else captures[0]
 
-    def resolve(self, url: str, at: datetime | None) -> tuple[Capture | None, str]:
-        """The capture that answers ``url``, following redirects; and the URL last asked."""
-        for _ in range(MAX_REDIRECTS + 1):
+    def all_of(self, url: str) -> list[Capture]:
+        """Every capture of ``url``, whatever its time."""
+        return self._by_url.get(canonical_url(url), [])
+
+    def resolve(self, url: str, at: datetime | None) -> tuple[Capture | None, str, str]:
+        """The capture that answers ``url``, following redirects; the URL last asked; and,
+        when there is no capture, why. A loop or more than :data:`MAX_REDIRECTS` redirects
+        never reaches the file: what it says is unknown, as for a file not captured."""
+        seen: set[str] = set()  # filled only when a redirect is followed: most are not
+        for _ in range(MAX_REDIRECTS):
             capture = self.find(url, at)
             if capture is None or not 300 <= capture.status < 400 or not capture.location:
-                return capture, url
+                return capture, url, "not captured"
+            seen.add(canonical_url(url))
             url = urljoin(url, capture.location)
-        return Capture(url, 404, at, b""), url  # too many redirects: RFC 9309 says unavailable
+            if canonical_url(url) in seen:
+                return None, url, "a redirect loop at"
+            seen.add(canonical_url(url))
+        capture = self.find(url, at)
+        if capture is None or not 300 <= capture.status < 400 or not capture.location:
+            return capture, url, "not captured"
+        return None, url, f"more than {MAX_REDIRECTS} redirects at"
+
+
+def redirect_targets(crawl: Crawl, starts: list[str]) -> tuple[set[str], set[str]]:
+    """Where the redirects of ``starts`` lead, through every capture of each URL on the
+    way: the URLs the crawl holds, and those it holds no site-file capture of (where a
+    site file may have been moved to, perhaps captured as a document)."""
+    reached: set[str] = set()
+    missing: set[str] = set()
+    frontier = [(url, 0) for url in starts]
+    seen = {canonical_url(url) for url in starts}
+    while frontier:
+        url, depth = frontier.pop()
+        captures = crawl.all_of(url)
+        (reached if captures else missing).add(canonical_url(url))
+        for capture in captures:
+            if not 300 <= capture.status < 400 or not capture.location or depth >= MAX_REDIRECTS:
+                continue
+            target = urljoin(url, capture.location)
+            if canonical_url(target) not in seen:
+                seen.add(canonical_url(target))
+                frontier.append((target, depth + 1))
+    return reached, missing
 
 
 class SiteSignals:
     """Evaluates pages against their sites' captured files; parsed files are cached."""
 
-    def __init__(self, crawl: Crawl, agents: Agents) -> None:
+    def __init__(
+        self, crawl: Crawl, agents: Agents, followed: frozenset[str] = frozenset()
+    ) -> None:
         self.crawl = crawl
         self.agents = agents
+        # Documents of the crawl that turned out to be site files, reached by a redirect.
+        self.followed = followed
+        self._followed_paths = tuple({urlsplit(url).path for url in followed})
         self._robots: dict[int, RobotsTxt] = {}
         self._tdm: dict[int, list[tdmrep.TdmRule] | str] = {}
+
+    def is_site_file(self, url: str) -> bool:
+        """Whether a document of the crawl is a site file a redirect led to."""
+        # The substring test spares canonicalising every document's URL.
+        return any(p in url for p in self._followed_paths) and canonical_url(url) in self.followed
 
     def findings(self, url: str, at: datetime | None) -> tuple[list[Finding], tdmrep.FileLayer]:
         """Findings of robots.txt and ai.txt, and the tdmrep.json layer, for one page."""
@@ -128,9 +177,9 @@ class SiteSignals:
         return found, self._tdm_layer(site + tdmrep.WELL_KNOWN, path, at)
 
     def _robots_txt(self, url: str, path: str, at: datetime | None) -> list[Finding]:
-        capture, asked = self.crawl.resolve(url, at)
+        capture, asked, why = self.crawl.resolve(url, at)
         if capture is None:
-            return [Finding(Signal.ROBOTS_TXT, Verdict.UNKNOWN, _not_captured(url, asked))]
+            return [Finding(Signal.ROBOTS_TXT, Verdict.UNKNOWN, _not_captured(url, asked, why))]
         source = _source(url, asked, capture)
         if capture.status == 429 or capture.status >= 500:
             evidence = f"{source}: server error; RFC 9309 §2.3.1.4: assume complete disallow"
@@ -147,9 +196,9 @@ class SiteSignals:
         return found
 
     def _ai_txt(self, url: str, path: str, at: datetime | None) -> list[Finding]:
-        capture, asked = self.crawl.resolve(url, at)
+        capture, asked, why = self.crawl.resolve(url, at)
         if capture is None:
-            return [Finding(Signal.AI_TXT, Verdict.UNKNOWN, _not_captured(url, asked))]
+            return [Finding(Signal.AI_TXT, Verdict.UNKNOWN, _not_captured(url, asked, why))]
         source = _source(url, asked, capture)
         if 400 <= capture.status < 500 and capture.status != 429:
             return []
@@ -159,9 +208,9 @@ class SiteSignals:
         return aitxt.read(self._parsed(capture), path, self.agents, source)
 
     def _tdm_layer(self, url: str, path: str, at: datetime | None) -> tdmrep.FileLayer:
-        capture, asked = self.crawl.resolve(url, at)
+        capture, asked, why = self.crawl.resolve(url, at)
         if capture is None:
-            return tdmrep.FileLayer(False, None, _not_captured(url, asked))
+            return tdmrep.FileLayer(False, None, _not_captured(url, asked, why))
         source = _source(url, asked, capture)
         if not 200 <= capture.status < 300:
             return tdmrep.FileLayer(True, None, f"{source}: no file")
@@ -183,10 +232,10 @@ class SiteSignals:
         return parsed
 
 
-def _not_captured(url: str, asked: str) -> str:
+def _not_captured(url: str, asked: str, why: str = "not captured") -> str:
     if asked != url:
-        return f"not captured: {asked} (redirected from {url})"
-    return f"not captured: {url}"
+        return f"{why}: {asked} (redirected from {url})"
+    return f"{why}: {url}"
 
 
 def _source(url: str, asked: str, capture: Capture) -> str:

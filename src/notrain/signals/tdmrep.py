@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from notrain.signals.decision import Finding, Signal, Verdict
-from notrain.signals.robots import Pattern, canonical
+from notrain.signals.pattern import Pattern, canonical
 
 WELL_KNOWN = "/.well-known/tdmrep.json"
 
@@ -95,19 +95,24 @@ def layered(
     file: FileLayer,
     headers: Sequence[str],
     metas: Sequence[str],
-    policies: Sequence[str] = (),
+    header_policies: Sequence[str] = (),
+    meta_policies: Sequence[str] = (),
 ) -> list[Finding]:
     """The TDMRep finding for one URL from its three layers, the last valid one winning.
 
     Several values within a layer (two headers, two meta tags) count as a reservation if
-    any of them is ``1``.
+    any of them is ``1``. Each layer brings its own ``tdm-policy``: the evidence names the
+    policy of the layer that decided.
     """
     layers: list[tuple[str, str | None, str | None]] = [(file.evidence, file.value, file.policy)]
-    for label, values in (("header tdm-reservation", headers), ("meta tdm-reservation", metas)):
+    for label, values, policies in (
+        ("header tdm-reservation", headers, header_policies),
+        ("meta tdm-reservation", metas, meta_policies),
+    ):
         if values:
             given = [v.strip() for v in values]
             value = "1" if "1" in given else ("0" if "0" in given else given[0])
-            layers.append((label, value, policies[0] if policies else None))
+            layers.append((label, value, policies[0].strip() if policies else None))
     decided: tuple[str, str, str | None] | None = None
     notes: list[str] = []
     for label, raw, policy in layers:

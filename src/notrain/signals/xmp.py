@@ -14,8 +14,11 @@ RDF lets a writer put a simple property in three shapes, and real files use all 
     <plus:DataMining rdf:resource="…"/>                    resource
 
 The TDMRep XMP properties (``tdm:reservation`` 0 or 1, ``tdm:policy``) are read the same
-way. Packets are parsed with defusedxml: a packet that declares a DTD or entities is not
-read, and is reported as an error rather than trusted or ignored.
+way. A packet may be in UTF-8, UTF-16 or UTF-32, big- or little-endian (XMP Part 1,
+§7.3.2); the encoding is told by the byte-order mark, else by the zero bytes around the
+first ``<`` (XML 1.0 Appendix F), and the packet is decoded before it is parsed. Packets are
+parsed with defusedxml: a packet that declares a DTD or entities is not read, and is
+reported as an error rather than trusted or ignored.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ RDF_VALUE = f"{{{RDF_NS}}}value"
 def read_packet(packet: bytes, where: str) -> list[Finding]:
     """Every data-mining and TDMRep statement in one XMP packet; ``where`` names its place."""
     try:
-        root = fromstring(packet.strip(b"\x00 \t\r\n"), forbid_dtd=True)
+        root = fromstring(_decoded(packet), forbid_dtd=True)
     except DefusedXmlException as exc:
         problem = f"declares a DTD or entities ({type(exc).__name__}); not read"
         return [Finding(Signal.IPTC_DATA_MINING, Verdict.ERROR, f"XMP ({where}) {problem}")]
@@ -55,6 +58,37 @@ def read_packet(packet: bytes, where: str) -> list[Finding]:
     for value in _values(root, TDM_RESERVATION):
         findings.extend(_tdm_reservation(value, where))
     return findings
+
+
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+)  # fmt: skip
+
+
+def _decoded(packet: bytes) -> bytes | str:
+    """A UTF-16 or UTF-32 packet as text; UTF-8 as bytes, so that an encoding declaration
+    of its own still counts. Padding zeros are dropped in both."""
+    for bom, encoding in _WIDE:
+        if packet.startswith(bom):
+            return _decode(packet[len(bom) :], encoding)
+    # The first character is ASCII ("<" or white space): its zero bytes tell the encoding.
+    head = packet[:4].ljust(4, b"\x01")
+    if head[:3] == b"\x00\x00\x00":
+        return _decode(packet, "utf-32-be")
+    if head[1:] == b"\x00\x00\x00":
+        return _decode(packet, "utf-32-le")
+    if head[0] == 0 and head[1] != 0:
+        return _decode(packet, "utf-16-be")
+    if head[0] != 0 and head[1] == 0:
+        return _decode(packet, "utf-16-le")
+    return packet.strip(b"\x00 \t\r\n")
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    unit = 4 if "32" in encoding else 2
+    # Raises UnicodeDecodeError (a ValueError: not well-formed) on a broken packet.
+    return data[: len(data) - len(data) % unit].decode(encoding).strip("\x00 \t\r\n\ufeff")
 
 
 def _values(root: Element, name: str) -> Iterator[str]:
