@@ -269,9 +269,12 @@ def error_text(request: Request, exc: BaseException) -> str:
             exc.attempts_left,
         ) % {"num": exc.attempts_left}  # fmt: skip
     if isinstance(exc, e.RateLimited):
-        return _("Too many attempts. Try again in %(seconds)d seconds.") % {
-            "seconds": exc.retry_after
-        }
+        seconds = exc.retry_after or 0
+        return translations.ngettext(
+            "Too many attempts. Try again in %(num)d second.",
+            "Too many attempts. Try again in %(num)d seconds.",
+            seconds,
+        ) % {"num": seconds}
     if isinstance(exc, e.RequestInvalid):
         text = _FIELD_TEXT.get(exc.field)
         return _(text) if text else exc.message

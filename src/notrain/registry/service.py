@@ -72,7 +72,8 @@ class Registry:
         with intake.step(self.session):
             request = intake.load(self.session, request_id)
             stage = stage_of(request.state)
-            return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
+            due = request.due_at if stage == "received" else None
+            return PublicStatus(request.id, stage, due, request.language)
 
     # -- officers ------------------------------------------------------------------------
 
