@@ -74,24 +74,25 @@ _ACCEPTED = {
     ),
 }
 
-_SCOPE_MEMBER = N_("It covers every account linked to this e-mail address.")
-_SCOPE_HANDLE = N_("It covers the account you named.")
+_SCOPE_MEMBER = N_("This applies to every account linked to this e-mail address.")
+_SCOPE_HANDLE = N_("This applies to the account you named.")
 _SCOPE_NAMES = N_(
-    "It covers the names, e-mail addresses and handles you gave, wherever others' content "
+    "This applies to the names, e-mail addresses and handles you gave, wherever others' content "
     "names you."
 )
 # A withdrawal names nobody itself: it ends the objections of the same accounts and those
 # made from the same address.
 _WITHDRAWN_MEMBER = N_(
-    "It covers every account linked to this e-mail address, and the names, e-mail "
+    "This applies to every account linked to this e-mail address, and the names, e-mail "
     "addresses and handles that objections from this address gave."
 )
 _WITHDRAWN_HANDLE = N_(
-    "It covers the account you named, and the names, e-mail addresses and handles that "
+    "This applies to the account you named, and the names, e-mail addresses and handles that "
     "objections from this address gave."
 )
 _WITHDRAWN_NAMES = N_(
-    "It covers the names, e-mail addresses and handles that objections from this address gave."
+    "This applies to the names, e-mail addresses and handles that objections from this "
+    "address gave."
 )
 
 
