@@ -49,8 +49,11 @@ def compose(
         return _plain_message(headers, body)
     message = EmailMessage()
     for name, value in headers:
-        message[name] = value
-    message.set_content(body)
+        if name != "Content-Language":
+            message[name] = value
+    message.set_content(body)  # clears every Content-* header: the language goes after
+    if language:
+        message["Content-Language"] = language
     return message
 
 
