@@ -103,7 +103,9 @@ def _write_accounts(path: Path) -> None:
 
     created = datetime(2020, 1, 1, tzinfo=UTC)
     columns = ("user_id", "handle", "email", "country")
-    table = {name: [row[n] for row in ACCOUNT_ROWS] for n, name in enumerate(columns)}
+    table: dict[str, list[Any]] = {
+        name: [row[n] for row in ACCOUNT_ROWS] for n, name in enumerate(columns)
+    }
     rows = len(ACCOUNT_ROWS)
     table |= {"birth_date": [None] * rows, "created_at": [created] * rows}
     pq.write_table(pa.table(table).cast(ACCOUNTS), path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -81,11 +82,12 @@ def test_every_entry_is_translated_with_its_placeholders_and_plural_forms(langua
         if not message.id:
             continue
         assert not message.fuzzy, message.id
-        strings = [message.string] if isinstance(message.id, str) else list(message.string)
+        value: Any = message.string
+        strings: list[str] = [value] if isinstance(value, str) else list(value)
         if isinstance(message.id, tuple):
             assert len(strings) == forms, message.id
         assert all(s and s.strip() for s in strings), f"{language}: untranslated {message.id!r}"
-        english = message.id if isinstance(message.id, str) else message.id[1]
+        english = str(message.id if isinstance(message.id, str) else message.id[1])
         wanted = set(PLACEHOLDER.findall(english))
         for string in strings:
             # A singular form may spell the number out ("one month"), never add a name.
