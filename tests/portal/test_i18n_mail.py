@@ -10,6 +10,7 @@ status link under ``NOTRAIN_PUBLIC_URL``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -58,7 +59,11 @@ def test_a_french_request_made_on_the_pages_gets_french_mails(client: Site) -> N
     client.client.cookies.set("notrain_lang", "fr")
     request_id = client.submit(email=STRANGER, country="FR", names="Dana Stranger")
     assert client.confirm(request_id, STRANGER).status_code == 303
-    assert client.client.get(f"/api/v1/requests/{request_id}").json()["language"] == "fr"
+    status = client.client.get(f"/api/v1/requests/{request_id}").json()
+    assert status["language"] == "fr"
+    # The status page gives the deadline as French writes a date ("2 mars 2025").
+    due = datetime.fromisoformat(status["due_at"])
+    assert languages.long_date(due, "fr") in client.client.get(f"/requests/{request_id}").text
     with client.portal.registry() as registry:
         registry.decide(request_id, accept=False, officer="olga", reason="Doublon.")
     client.deliver()
