@@ -188,3 +188,24 @@ def test_the_api_takes_the_language_from_accept_language_when_none_is_given(
     (code,) = _mails(client.outbox, STRANGER)
     assert code.language == "pt-BR"
     assert code.subject == "Seu código de verificação"
+
+
+def test_a_code_reminder_is_in_the_request_language_and_its_code_works(
+    person: Requester, outbox: OutboxTransport
+) -> None:
+    from notrain.mail.queue import enqueue
+    from notrain.registry import notices
+
+    registry = person.registry
+    request_id = person.submit(STRANGER, country="FR", names=["Dana"], language="fr")
+    registry.deliver_mail(outbox)
+    enqueue(registry.session, to=STRANGER, template=notices.REMINDER, params={},
+            now=registry.now(), request_id=request_id)  # fmt: skip
+    registry.session.commit()
+    registry.deliver_mail(outbox)
+    first, reminder = _mails(outbox.folder, STRANGER)
+    assert reminder.language == "fr"
+    assert reminder.subject == "Rappel : votre demande n’est pas encore confirmée"  # noqa: RUF001
+    assert languages.long_date(registry.get(request_id).received_at, "fr") in reminder.body
+    assert first.body != reminder.body
+    assert person.confirm(request_id, STRANGER) == "needs_review"  # the reminder's code

@@ -36,6 +36,10 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 EXTENDED = "extended"
 ANSWERED = "answered"
+# A fresh code for a request still awaiting one (queued by the console's reminders; the
+# same value as verification.REMINDER_TEMPLATE on the branch that adds them).
+REMINDER = "code_reminder"
+CODED = (VERIFICATION, REMINDER)
 
 # What was asked, as a line of its own (a label, never spliced into a sentence: that would
 # not survive translation). The same texts as the portal's labels, so one translation each.
@@ -133,13 +137,16 @@ def _render(
     kind = RequestKind(request.kind)
     asked = _(_ASKED[kind])
     on_sent = None
-    if row.template == VERIFICATION and request.state != RequestState.SUBMITTED:
+    if row.template in CODED and request.state != RequestState.SUBMITTED:
         # Queued before the address was confirmed with an earlier code: no code is needed now.
         subject = _("Your request is already confirmed")
         text = _("Your request is already confirmed; no code is needed:") + f"\n\n    {asked}"
     elif row.template == VERIFICATION:
         code, on_sent = codes.issue(request)
         subject, text = _code(language, asked, code, config)
+    elif row.template == REMINDER:
+        code, on_sent = codes.issue(request)
+        subject, text = _reminder(language, asked, code, config, request)
     else:
         subject, text = _notice(config, row, request, language, asked)
     link = status_link(config.public_url, request)
@@ -165,6 +172,29 @@ def _code(language: str, asked: str, code: str, config: RegistryConfig) -> tuple
         + valid
         + " "
         + t.gettext("If you did not ask, ignore this message: nothing happens without the code."),
+    )
+
+
+def _reminder(
+    language: str, asked: str, code: str, config: RegistryConfig, request: Request
+) -> tuple[str, str]:
+    t = languages.translations(language)
+    minutes = int(config.codes.ttl.total_seconds() // 60)
+    valid = t.ngettext(
+        "It is valid for %(num)d minute.", "It is valid for %(num)d minutes.", minutes
+    ) % {"num": minutes}
+    made = {"date": languages.long_date(request.received_at, language)}
+    return (
+        t.gettext("Reminder: your request is not confirmed yet"),
+        t.gettext("On %(date)s someone, we hope you, made this request using this address:") % made
+        + f"\n\n    {asked}\n\n"
+        + t.gettext("It was never confirmed, so nothing has happened yet. Here is a new code.")
+        + "\n\n"
+        + t.gettext("Your code is:  %(code)s") % {"code": code}
+        + "\n\n"
+        + valid
+        + " "
+        + t.gettext("This is the only reminder; if you did not ask, ignore this message."),
     )
 
 
@@ -258,7 +288,7 @@ def _complaint(config: RegistryConfig, request: Request, language: str) -> str:
 def _requests(session: Session, rows: Sequence[QueuedMail]) -> dict[str, Request]:
     """The batch's requests; those getting a code are locked (in id order, so two
     deliveries never wait on each other in a circle) until the batch is committed."""
-    coded = sorted({r.request_id for r in rows if r.request_id and r.template == VERIFICATION})
+    coded = sorted({r.request_id for r in rows if r.request_id and r.template in CODED})
     others = sorted({r.request_id for r in rows if r.request_id} - set(coded))
     found: dict[str, Request] = {}
     if coded:
@@ -280,7 +310,7 @@ def renderer(config: RegistryConfig) -> Renderer:
             session,
             config.secret_key,
             config.codes,
-            (r.request_id for r in rows if r.request_id and r.template == VERIFICATION),
+            (r.request_id for r in rows if r.request_id and r.template in CODED),
             now,
         )
         out: list[Rendered] = []
