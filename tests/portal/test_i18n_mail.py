@@ -122,6 +122,9 @@ def test_a_german_request_through_the_api_gets_german_mails(client: Site, signed
     assert languages.long_date(due, "de") in extended  # "28. März 2025"
     assert "Art. 12 Abs. 3 DSGVO" in extended
     assert "Nichts von Ihnen ist enthalten." in mails[4].body
+    # The officer sees which language the requester is answered in.
+    console = client.client.get(f"/console/requests/{request_id}").text
+    assert '<dd lang="de">Deutsch</dd>' in console
 
 
 @pytest.mark.parametrize("language", list(languages.TAGS))
