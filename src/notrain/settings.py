@@ -112,8 +112,14 @@ class Settings(BaseSettings):
     )
     supervisory_authority: str = Field(
         "the data protection authority of your country of residence",
-        description="Named in rejections: where a requester may lodge a complaint "
-        "(GDPR Art. 12(4)).",
+        description="Named in rejections of requesters from a country with no authority "
+        "listed in notrain.registry.authorities (GDPR Art. 12(4)); the listed ones are "
+        "named by country.",
+    )
+    public_url: str = Field(
+        "http://localhost:8000",
+        description="The portal's public address (scheme, host, optional path): every mail "
+        "links to the request's status page under it.",
     )
     # -- mail -------------------------------------------------------------------------------
     mail_from: str = Field(

@@ -85,7 +85,7 @@ def test_extension_needs_a_reason_and_tells_the_requester(
     person.registry.deliver_mail(person.outbox)
     texts = " ".join(p.read_text() for p in person.outbox.folder.glob("*.eml"))
     assert "Many requests after the announcement." in texts
-    assert "2025-04-28" in texts
+    assert "April 28, 2025" in texts  # the English long date
     assert [e.action for e in view.events].count("extended") == 2
 
 

@@ -83,9 +83,10 @@ def test_the_withdrawal_mails_say_what_it_does(
     person.registry.deliver_mail(outbox)
     *_, code, accepted = _mails(outbox, ALICE)
     assert code.startswith("Your verification code")
-    assert "asked to withdraw your objection to AI training" in code
+    assert "this request using this address:\n\n    Withdrawal of an objection" in code
     assert f"Your request is accepted ({request_id})" in accepted
-    assert "Your objection is withdrawn for every account linked to this e-mail" in accepted
+    assert "Your objection is withdrawn." in accepted
+    assert "This applies to every account linked to this e-mail address, and" in accepted
     assert "datasets made before stay as they were" in accepted
 
 

@@ -25,8 +25,16 @@ _TEXT_PLAIN = policy.default.header_factory("Content-Type", 'text/plain; charset
 
 
 def compose(
-    *, sender: str, to: str, subject: str, body: str, at: datetime, message_id: str | None = None
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    at: datetime,
+    message_id: str | None = None,
+    language: str | None = None,
 ) -> EmailMessage:
+    """``language`` (a BCP 47 tag) becomes ``Content-Language`` (RFC 3282)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     headers = [
         ("From", sender),
@@ -35,12 +43,17 @@ def compose(
         ("Date", format_datetime(at)),
         ("Message-ID", message_id or make_msgid(domain=domain)),
     ]
+    if language:
+        headers.append(("Content-Language", language))
     if _plain(headers, body):
         return _plain_message(headers, body)
     message = EmailMessage()
     for name, value in headers:
-        message[name] = value
-    message.set_content(body)
+        if name != "Content-Language":
+            message[name] = value
+    message.set_content(body)  # clears every Content-* header: the language goes after
+    if language:
+        message["Content-Language"] = language
     return message
 
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from notrain.errors import AuthenticationFailed, RequestInvalid
+from notrain.portal import i18n
 from notrain.portal.context import portal_of
 from notrain.portal.models import (
     INT64_MAX,
@@ -110,6 +111,8 @@ def submit(request: Request, body: RequestIn) -> ReceiptOut:
         kind=body.kind, email=body.email, country=body.country, handle=body.handle,
         names=_unicode("names", body.names), emails=_unicode("emails", body.emails),
         handles=_unicode("handles", body.handles), note=body.note,
+        language=body.language or i18n.accept_language(request.headers.get("accept-language"))
+        or i18n.DEFAULT_LANGUAGE,
     )  # fmt: skip
     with portal.registry() as registry:
         return submit_data(portal, registry, form, client_ip(request))

@@ -1,4 +1,4 @@
-"""Languages: French and English, from gettext catalogues compiled by Babel.
+"""Languages of the pages: the catalogues of :mod:`notrain.languages`, chosen per visitor.
 
 The language is chosen by, in order: the switcher's cookie, ``Accept-Language``, English.
 Strings in Python code are marked with :func:`N_` (so ``pybabel extract`` finds them) and
@@ -10,59 +10,26 @@ from __future__ import annotations
 import gettext
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from babel import Locale
-from babel.support import Translations
-
+from notrain import languages
+from notrain.languages import N_
 from notrain.registry.countries import ISO_3166_ALPHA2
 
-LOCALE_DIR = Path(__file__).with_name("locale")
-DOMAIN = "messages"
-LANGUAGES = ("en", "fr")
-DEFAULT_LANGUAGE = "en"
-LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+__all__ = ["COOKIE", "DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_NAMES", "N_", "Country"]
+
+LANGUAGES = languages.TAGS
+DEFAULT_LANGUAGE = languages.DEFAULT
+LANGUAGE_NAMES = {tag: language.autonym for tag, language in languages.BY_TAG.items()}
 COOKIE = "notrain_lang"
 
 
-def N_(message: str) -> str:
-    """Marks a string for extraction; it is translated where it is shown."""
-    return message
-
-
-@cache
 def translations(language: str) -> gettext.NullTranslations:
-    if language not in LANGUAGES:
-        language = DEFAULT_LANGUAGE
-    return Translations.load(str(LOCALE_DIR), [language], domain=DOMAIN)
+    return languages.translations(language)
 
 
 def accept_language(header: str | None) -> str | None:
     """The first supported language of an ``Accept-Language`` header, by q-value."""
-    if not header:
-        return None
-    choices: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header.split(",")[:32]):
-        tag, *params = part.split(";")
-        quality = _quality(params)
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and quality > 0:
-            choices.append((-quality, position, primary))
-    return min(choices)[2] if choices else None
-
-
-def _quality(params: list[str]) -> float:
-    """The ``q`` parameter (named in any case, among others, spaced or not), 1 if absent;
-    a malformed weight counts as 0 (RFC 9110, 12.4.2)."""
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                quality = float(value.strip())
-            except ValueError:
-                return 0.0
-            return quality if 0.0 <= quality <= 1.0 else 0.0
-    return 1.0
+    return languages.negotiate(header)
 
 
 def choose_language(cookie: str | None, header: str | None) -> str:
@@ -80,17 +47,10 @@ class Country:
 @cache
 def countries(language: str) -> tuple[Country, ...]:
     """Every ISO 3166-1 alpha-2 country the registry accepts, named and sorted in ``language``."""
-    names = Locale.parse(language).territories
-    listed = [Country(code, names.get(code, code)) for code in sorted(ISO_3166_ALPHA2)]
-    return tuple(sorted(listed, key=lambda c: _sort_key(c.name)))
+    listed = [Country(code, languages.territory_name(code, language)) for code in ISO_3166_ALPHA2]
+    key = languages.sort_key(language)
+    return tuple(sorted(listed, key=lambda c: key(c.name)))
 
 
 def country_name(code: str, language: str) -> str:
-    return str(Locale.parse(language).territories.get(code, code))
-
-
-def _sort_key(name: str) -> str:
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return languages.territory_name(code, language)

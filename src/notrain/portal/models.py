@@ -58,11 +58,19 @@ class RequestIn(Model):
     emails: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     handles: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        description="BCP 47 tag of the language the request's mails are written in (one of "
+        "the portal's languages); unset: from Accept-Language, else English.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"kind": "objection", "email": "ann@example.org", "country": "FR"}]
+            "examples": [
+                {"kind": "objection", "email": "ann@example.org", "country": "FR", "language": "fr"}
+            ]
         },
     )
 
@@ -103,6 +111,7 @@ class StatusOut(Model):
     request_id: str
     stage: Literal["awaiting_code", "received", "answered"]
     due_at: datetime | None
+    language: str = Field(description="The language of the request's mails (BCP 47).")
     status_url: str
     access: dict[str, Any] | None = Field(
         None,

@@ -154,6 +154,7 @@ def status_data(registry: Registry, grant: RequestGrant) -> StatusOut:
         request_id=status.request_id,
         stage=status.stage,  # type: ignore[arg-type]
         due_at=status.due_at,
+        language=status.language,
         status_url=grant.link(),
         access=answer,
         access_url=grant.link("/access.json") if answer is not None else None,
@@ -260,6 +261,8 @@ def submit(
     handles: Annotated[str, Form(max_length=2000)] = "",
     note: Annotated[str, Form(max_length=2100)] = "",
 ) -> Response:
+    from notrain.portal.responses import language_of
+
     portal = portal_of(request)
     values = {"email": email, "country": country, "handle": handle, "names": names,
               "emails": emails, "handles": handles, "note": note}  # fmt: skip
@@ -269,7 +272,7 @@ def submit(
         form = RequestForm(
             kind=kind, email=email, country=country, handle=handle or None,
             names=_lines(names), emails=_lines(emails), handles=_lines(handles),
-            note=note or None,
+            note=note or None, language=language_of(request),
         )  # fmt: skip
         with portal.registry() as registry:
             receipt = submit_data(portal, registry, form, client_ip(request))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from notrain import errors as e
+from notrain import languages
 from notrain.portal import i18n
 from notrain.portal.i18n import N_
 from notrain.portal.models import ErrorBody, ErrorResponse
@@ -59,6 +61,8 @@ class Templates:
                 lstrip_blocks=True,
             )
             env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+            # Dates as the reader's language writes them ("5. Dezember 2026").
+            env.filters["longdate"] = partial(languages.long_date, tag=language)
             self.envs[language] = env
 
     def render(self, language: str, name: str, context: dict[str, Any]) -> str:
@@ -273,9 +277,12 @@ def error_text(request: Request, exc: BaseException) -> str:
             exc.attempts_left,
         ) % {"num": exc.attempts_left}  # fmt: skip
     if isinstance(exc, e.RateLimited):
-        return _("Too many attempts. Try again in %(seconds)d seconds.") % {
-            "seconds": exc.retry_after
-        }
+        seconds = exc.retry_after or 0
+        return translations.ngettext(
+            "Too many attempts. Try again in %(num)d second.",
+            "Too many attempts. Try again in %(num)d seconds.",
+            seconds,
+        ) % {"num": seconds}
     if isinstance(exc, e.RequestInvalid):
         text = _FIELD_TEXT.get(exc.field)
         return _(text) if text else exc.message

@@ -25,7 +25,8 @@ from notrain.registry.forms import RequestForm
 from notrain.registry.service import Registry
 from notrain.registry.states import RequestKind
 
-_CODE = re.compile(r"Your code is:\s+(\d{6})")
+# The code line ends with the code after a colon in every language ("Votre code est :  …").
+_CODE = re.compile(r"(?m):\s+(\d{6})\s*$")
 DEMO_OFFICER = "demo-officer"
 NON_MEMBER = ("Ada Quinlan-Moreau", "ada.quinlan@example.org")
 

@@ -13,6 +13,7 @@ from notrain.registry.verification import CodePolicy
 from notrain.settings import Settings
 
 _MIN_KEY_BYTES = 16
+DEFAULT_AUTHORITY = "the data protection authority of your country of residence"
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class RegistryConfig:
     secret_key: bytes
     codes: CodePolicy = field(default_factory=CodePolicy)
     mail_from: str = "notrain privacy <privacy@localhost>"
-    supervisory_authority: str = "the data protection authority of your country of residence"
+    supervisory_authority: str = DEFAULT_AUTHORITY
+    public_url: str = "http://localhost:8000"
     retry_seconds: int = 60
     due_soon_days: int = 7
     mail_batch_size: int = 100
@@ -41,6 +43,7 @@ class RegistryConfig:
             ),
             mail_from=settings.mail_from,
             supervisory_authority=settings.supervisory_authority,
+            public_url=settings.public_url,
             retry_seconds=settings.mail_retry_seconds,
             due_soon_days=settings.due_soon_days,
             mail_batch_size=settings.mail_batch_size,

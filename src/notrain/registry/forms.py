@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from notrain import languages
 from notrain.errors import RequestInvalid
 from notrain.registry.countries import ISO_3166_ALPHA2
 from notrain.registry.models import EMAIL_MAX, HANDLE_MAX, NAME_MAX, NOTE_MAX
@@ -46,6 +47,7 @@ class RequestForm:
     emails: Sequence[str] = field(default_factory=tuple)
     handles: Sequence[str] = field(default_factory=tuple)
     note: str | None = None
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class CleanRequest:
     handle: str | None
     identifiers: tuple[Identifier, ...]  # the contact e-mail first, then the others
     note: str | None
+    language: str = "en"  # of the mails; not part of the fingerprint
 
     @property
     def fingerprint(self) -> str:
@@ -127,6 +130,17 @@ def normalise_kind(value: str) -> RequestKind:
         raise RequestInvalid("kind", f"{value!r} is not a request kind ({kinds})") from None
 
 
+def normalise_language(value: str | None) -> str:
+    """One of the languages mails are written in (BCP 47, any case); none given: English."""
+    if value is None or not value.strip():
+        return languages.DEFAULT
+    tag = languages.known(value)
+    if tag.lower() != value.strip().lower():
+        listed = ", ".join(languages.TAGS)
+        raise RequestInvalid("language", f"{value!r} is not a language of the portal ({listed})")
+    return tag
+
+
 def normalise_note(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
@@ -163,4 +177,5 @@ def clean(form: RequestForm) -> CleanRequest:
         handle=handle,
         identifiers=unique,
         note=normalise_note(form.note),
+        language=normalise_language(form.language),
     )

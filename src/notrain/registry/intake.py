@@ -121,6 +121,7 @@ def create(
         email=clean.email,
         handle=clean.handle,
         country=clean.country,
+        language=clean.language,
         note=clean.note,
         fingerprint=clean.fingerprint,
         source=source,

@@ -78,6 +78,8 @@ class Request(Base):
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), index=True)
     handle: Mapped[str | None] = mapped_column(String(HANDLE_MAX))
     country: Mapped[str] = mapped_column(String(2))
+    # BCP 47 tag of the language every mail about the request is written in (r0007).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     note: Mapped[str | None] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(32))

@@ -108,7 +108,8 @@ class Registry:
         with intake.step(self.session):
             request = intake.check_token(self.session, self.config.secret_key, request_id, token)
             stage = stage_of(request.state)
-            return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
+            due = request.due_at if stage == "received" else None
+            return PublicStatus(request.id, stage, due, request.language)
 
     def status_token(self, request_id: str) -> str | None:
         """The token of a verified request, for an officer who must send its link again."""

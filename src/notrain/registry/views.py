@@ -87,6 +87,7 @@ class PublicStatus:
     request_id: str
     stage: str  # awaiting_code, received, answered
     due_at: datetime | None
+    language: str = "en"  # of the request's mails
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class RequestView:
     country: str
     note: str | None
     source: str
+    language: str
     member: bool | None
     received_at: datetime
     due_at: datetime
@@ -146,6 +148,7 @@ class RequestView:
             handle=request.handle,
             country=request.country,
             note=request.note,
+            language=request.language,
             source=request.source,
             member=request.member,
             received_at=request.received_at,
