@@ -59,11 +59,11 @@ def test_a_french_request_made_on_the_pages_gets_french_mails(client: Site) -> N
     client.client.cookies.set("notrain_lang", "fr")
     request_id = client.submit(email=STRANGER, country="FR", names="Dana Stranger")
     assert client.confirm(request_id, STRANGER).status_code == 303
-    status = client.client.get(f"/api/v1/requests/{request_id}").json()
+    status = client.client.get(client.status_path(request_id, api=True)).json()
     assert status["language"] == "fr"
     # The status page gives the deadline as French writes a date ("2 mars 2025").
     due = datetime.fromisoformat(status["due_at"])
-    assert languages.long_date(due, "fr") in client.client.get(f"/requests/{request_id}").text
+    assert languages.long_date(due, "fr") in client.client.get(client.status_path(request_id)).text
     with client.portal.registry() as registry:
         registry.decide(request_id, accept=False, officer="olga", reason="Doublon.")
     client.deliver()
@@ -101,7 +101,7 @@ def test_a_german_request_through_the_api_gets_german_mails(client: Site, signed
     client.client.post(f"/api/v1/requests/{request_id}/verify", json={"code": code})
     with client.portal.registry() as registry:
         registry.extend(request_id, months=1, reason="Viele Anfragen.", officer="olga")
-        registry.decide(request_id, accept=True, officer="olga")
+        registry.decide(request_id, accept=True, officer="olga", identity_checked=True)
         registry.apply(request_id, actor="olga", answer="Nichts von Ihnen ist enthalten.")
         due = registry.get(request_id).due_at
     client.deliver()
@@ -186,7 +186,8 @@ def test_the_api_takes_the_language_from_accept_language_when_none_is_given(
         headers={"accept-language": "pt-BR,pt;q=0.8"},
     )
     request_id = answer.json()["request_id"]
-    assert client.client.get(f"/api/v1/requests/{request_id}").json()["language"] == "pt-BR"
+    with client.portal.registry() as registry:
+        assert registry.get(request_id).language == "pt-BR"
     client.deliver()
     (code,) = _mails(client.outbox, STRANGER)
     assert code.language == "pt-BR"
