@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Programs the tests use that pip cannot install (exiftool, Chromium, Java, PostgreSQL).
+# Programs the tests use that pip cannot install (exiftool, Chromium, Java, PostgreSQL,
+# Node.js with the OpenID provider of the sign-in tests).
 system:
 	scripts/system-deps.sh
 	scripts/java.sh
+	scripts/oidc-provider.sh
 
 # The demo's registry lives in demo/, like everything else it writes.
 DEMO_ENV := NOTRAIN_SECRET_KEY_FILE=$(DEMO)/secret.key NOTRAIN_DATABASE_URL=sqlite:///$(DEMO)/registry.db
