@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from notrain.mail.queue import DeliveryReport, deliver_due
 from notrain.mail.transport import Transport
-from notrain.registry import audit, deadlines, decisions, intake, notices
-from notrain.registry.accounts import AccountDirectory, NoAccounts, load_accounts
+from notrain.registry import audit, deadlines, decisions, intake, members, notices
+from notrain.registry.accounts import Account, AccountDirectory, NoAccounts, load_accounts
 from notrain.registry.config import RegistryConfig
 from notrain.registry.db import session_factory
 from notrain.registry.export import ExportResult, export_snapshot
@@ -73,6 +73,26 @@ class Registry:
             request = intake.load(self.session, request_id)
             stage = stage_of(request.state)
             return PublicStatus(request.id, stage, request.due_at if stage == "received" else None)
+
+    def member(self, user_id: int) -> Account | None:
+        """The platform's account ``user_id``, for a member it vouches for."""
+        return members.account_of(self.accounts, user_id)
+
+    def member_request(
+        self,
+        user_id: int,
+        kind: str,
+        *,
+        source: str,
+        actor: str,
+        evidence: dict[str, str] | None = None,
+        idempotency: members.Idempotency | None = None,
+    ) -> members.MemberReceipt:
+        """A request of a member the platform vouches for: verified at once (see members)."""
+        return members.submit(
+            self.session, self.accounts, user_id, kind, now=self.now(), source=source,
+            actor=actor, evidence=evidence, idempotency=idempotency,
+        )  # fmt: skip
 
     # -- officers ------------------------------------------------------------------------
 
