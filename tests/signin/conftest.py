@@ -56,9 +56,10 @@ def member_site(
     provider: Provider,
     clock: FakeClock,  # noqa: F811
 ) -> Iterator[Site]:
-    app = create_app(member_settings(portal_settings, provider), clock=clock, deliver_mail=False)
-    with TestClient(app, base_url="http://testserver") as client:
-        yield Site(client, Path(portal_settings.outbox_dir))
+    portal = create_app(member_settings(portal_settings, provider), clock=clock,
+                        deliver_mail=False)  # fmt: skip
+    with TestClient(portal, base_url="http://testserver") as browser:
+        yield Site(browser, Path(portal_settings.outbox_dir))
 
 
 def to_provider(site: Site, next_path: str = "") -> str:

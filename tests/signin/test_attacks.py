@@ -53,7 +53,7 @@ def _nothing_stored(site: Site) -> None:
         assert registry.list() == []
 
 
-def _code_flow(provider: Provider, client: OpenIDClient) -> tuple[str, str, str]:
+def _code_flow(client: OpenIDClient) -> tuple[str, str, str]:
     """A real sign-in at the provider: (code, PKCE verifier, nonce)."""
     started = client.begin(CALLBACK)
     back = sign_in(started.url, "3", stop_at=CALLBACK)
@@ -115,14 +115,14 @@ def test_a_token_signed_with_the_client_secret_is_refused(provider: Provider) ->
 
 def test_a_real_token_with_another_sign_ins_nonce_is_refused(provider: Provider) -> None:
     client = _client(provider)
-    code, verifier, _nonce = _code_flow(provider, client)
+    code, verifier, _nonce = _code_flow(client)
     with pytest.raises(SignInFailed, match="does not verify"):
         client.finish(code=code, redirect_uri=CALLBACK, code_verifier=verifier, nonce=NONCE)
 
 
 def test_a_code_is_used_once(provider: Provider) -> None:
     client = _client(provider)
-    code, verifier, nonce = _code_flow(provider, client)
+    code, verifier, nonce = _code_flow(client)
     identity = client.finish(code=code, redirect_uri=CALLBACK, code_verifier=verifier, nonce=nonce)
     assert identity.user_id == 3
     with pytest.raises(SignInFailed, match="refused the code"):
@@ -131,14 +131,14 @@ def test_a_code_is_used_once(provider: Provider) -> None:
 
 def test_a_code_without_its_pkce_verifier_is_refused(provider: Provider) -> None:
     client = _client(provider)
-    code, _verifier, nonce = _code_flow(provider, client)
+    code, _verifier, nonce = _code_flow(client)
     with pytest.raises(SignInFailed, match="refused the code"):
         client.finish(code=code, redirect_uri=CALLBACK, code_verifier="x" * 50, nonce=nonce)
 
 
 def test_an_answer_from_another_issuer_is_refused(provider: Provider) -> None:
     client = _client(provider)
-    code, verifier, nonce = _code_flow(provider, client)
+    code, verifier, nonce = _code_flow(client)
     with pytest.raises(SignInFailed, match="another issuer"):
         client.finish(code=code, redirect_uri=CALLBACK, code_verifier=verifier, nonce=nonce,
                       issuer="http://127.0.0.1:1")  # fmt: skip

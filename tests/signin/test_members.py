@@ -37,9 +37,7 @@ def test_without_the_settings_nothing_changes(client: Site) -> None:
     assert client.client.get("/members").status_code == 404
 
 
-def test_a_member_signs_in_and_objects_in_one_click(
-    member_site: Site, tmp_path: Path
-) -> None:
+def test_a_member_signs_in_and_objects_in_one_click(member_site: Site, tmp_path: Path) -> None:
     form = member_site.client.get("/request/objection")
     assert "Continue as a member" in form.text
     assert "/members/signin?next=/members%3Fkind%3Dobjection" in form.text
@@ -48,12 +46,14 @@ def test_a_member_signs_in_and_objects_in_one_click(
     assert landed == "/members?kind=objection"
     page = member_site.client.get(landed)
     assert page.status_code == 200
-    assert "@bob" in page.text and BOB in page.text
+    assert "@bob" in page.text
+    assert BOB in page.text
     assert page.text.count('action="/members/requests"') == 6  # one button per kind
 
     request_id = _click(member_site, "objection")
     receipt = member_site.client.get(f"/requests/{request_id}/receipt")
-    assert receipt.status_code == 200 and request_id in receipt.text
+    assert receipt.status_code == 200
+    assert request_id in receipt.text
 
     with member_site.portal.registry() as registry:
         view = registry.get(request_id)
@@ -75,7 +75,8 @@ def test_a_member_signs_in_and_objects_in_one_click(
     member_site.deliver()
     mails = mails_to(member_site.outbox, BOB)
     assert len(mails) == 1
-    assert "Your objection is accepted" in mails[0] and request_id in mails[0]
+    assert "Your objection is accepted" in mails[0]
+    assert request_id in mails[0]
 
 
 def test_access_and_erasure_are_received_for_a_person_and_withdrawal_is_at_once(
