@@ -19,6 +19,7 @@ from tests.portal.fixtures import (  # noqa: F401 - fixtures
     client,
     portal_settings,
 )
+from tests.portal.test_browser import browser  # noqa: F401 - fixture
 from tests.registry.fixtures import (  # noqa: F401 - fixtures
     FakeClock,
     accounts_path,
@@ -58,8 +59,8 @@ def member_site(
 ) -> Iterator[Site]:
     portal = create_app(member_settings(portal_settings, provider), clock=clock,
                         deliver_mail=False)  # fmt: skip
-    with TestClient(portal, base_url="http://testserver") as browser:
-        yield Site(browser, Path(portal_settings.outbox_dir))
+    with TestClient(portal, base_url="http://testserver") as test_client:
+        yield Site(test_client, Path(portal_settings.outbox_dir))
 
 
 def to_provider(site: Site, next_path: str = "") -> str:

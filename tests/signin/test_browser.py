@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.portal.server import free_port, running_portal
-from tests.portal.test_browser import ARGS, CHROMIUM, browser  # noqa: F401 - fixture
 from tests.signin.mail import mails_to
 from tests.signin.provider import Provider, running_provider
 

@@ -115,3 +115,14 @@ def test_signing_out_ends_the_pass(member_site: Site) -> None:
     page = member_site.client.get("/members")
     assert "@bob" not in page.text
     assert "Continue as a member" in page.text
+
+
+def test_an_account_without_an_address_gets_a_clear_page_and_nothing_is_stored(
+    member_site: Site,
+) -> None:
+    signed_in(member_site, "4")  # Carol has no e-mail address for the confirmation
+    answer = member_site.post_form("/members", "/members/requests", {"kind": "objection"})
+    assert answer.status_code == 422
+    assert "no e-mail address for the confirmation" in answer.text
+    with member_site.portal.registry() as registry:
+        assert registry.list() == []
