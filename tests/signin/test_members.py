@@ -59,7 +59,7 @@ def test_a_member_signs_in_and_objects_in_one_click(member_site: Site, tmp_path:
         view = registry.get(request_id)
         assert (view.kind, view.state, view.source) == ("objection", "accepted", "signin")
         assert view.subjects == [(3, "signin")]
-        assert view.email == BOB
+        assert (view.email, view.country) == (BOB, "FR")  # from the accounts file
         actors = {(e.actor, e.action) for e in view.events}
         assert ("member:3", "submitted") in actors
         verified = next(e for e in view.events if e.detail.get("to_state") == "verified")
@@ -126,3 +126,13 @@ def test_an_account_without_an_address_gets_a_clear_page_and_nothing_is_stored(
     assert "no e-mail address for the confirmation" in answer.text
     with member_site.portal.registry() as registry:
         assert registry.list() == []
+
+
+def test_without_the_secret_there_is_no_sign_in(
+    portal_settings: Settings, provider: Provider, clock: FakeClock
+) -> None:
+    settings = member_settings(portal_settings, provider, oidc_client_secret=None)
+    app = create_app(settings, clock=clock, deliver_mail=False)
+    with TestClient(app, base_url="http://testserver") as client:
+        assert "Continue as a member" not in client.get("/request/objection").text
+        assert client.get("/members/signin", follow_redirects=False).status_code == 404
