@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Programs the tests use that pip cannot install (exiftool, Chromium, Java, PostgreSQL,
-# axe-core from npm).
+# axe-core from npm, Node.js with the OpenID provider of the sign-in tests).
 system:
 	scripts/system-deps.sh
 	scripts/java.sh
+	scripts/oidc-provider.sh
 	scripts/axe.sh >/dev/null || echo "axe-core is missing: the a11y tests skip (fail in CI)"
 
 # The demo's registry lives in demo/, like everything else it writes.

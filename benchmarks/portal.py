@@ -8,7 +8,13 @@ verified objections/s, p50/p99 latency per endpoint, errors, the machine's load,
 checks in the database that every request the portal acknowledged is there (and every
 verified one is verified): "lost" must be 0.
 
-    .venv/bin/python benchmarks/portal.py --seconds 30 --clients 64
+Then, for ``--one-click-seconds``, the same clients play the platform's server: one-click
+objections of members through ``POST /api/v1/subjects/{user_id}/requests`` with a
+``submit`` API key and an ``Idempotency-Key`` (each on another account of a synthetic
+accounts file), reporting objections/s and latency; every acknowledged one must be
+accepted in the database.
+
+    .venv/bin/python benchmarks/portal.py --seconds 30 --clients 64 --one-click-seconds 30
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import create_engine, select
 
+from notrain.contracts import ACCOUNTS
 from notrain.registry.db import database_url as parse_url
 from notrain.registry.models import Request
 
@@ -131,6 +140,90 @@ async def client(
         stats.verified.append(request_id)
 
 
+@dataclass
+class OneClick:
+    latencies: list[float] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+async def one_click_client(
+    n: int, clients: int, base: str, key: str, stats: OneClick, deadline: float,
+    http: httpx.AsyncClient,
+) -> None:  # fmt: skip
+    user_id = n
+    while time.monotonic() < deadline:
+        user_id += clients  # every call on another account
+        headers = {"authorization": f"Bearer {key}", "idempotency-key": f"bench-{user_id}"}
+        started = time.perf_counter()
+        try:
+            answer = await http.post(
+                f"{base}/api/v1/subjects/{user_id}/requests",
+                json={"kind": "objection"},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            stats.errors[type(exc).__name__] = stats.errors.get(type(exc).__name__, 0) + 1
+            continue
+        stats.latencies.append(time.perf_counter() - started)
+        if answer.status_code != 201:
+            stats.errors[str(answer.status_code)] = stats.errors.get(str(answer.status_code), 0) + 1
+            continue
+        stats.acknowledged.append(answer.json()["request_id"])
+
+
+async def load_one_click(
+    base: str, key: str, clients: int, seconds: float
+) -> tuple[OneClick, float]:
+    stats = OneClick()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        started = time.monotonic()
+        deadline = started + seconds
+        await asyncio.gather(
+            *(one_click_client(n, clients, base, key, stats, deadline, http)
+              for n in range(clients))
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    return stats, elapsed
+
+
+def write_accounts(path: Path, count: int) -> None:
+    """Members 1..count, each with an address of their own, for the one-click phase."""
+    ids = list(range(1, count + 1))
+    table = pa.table(
+        {
+            "user_id": ids,
+            "handle": [f"member{i}" for i in ids],
+            "email": [f"member{i}@example.org" for i in ids],
+            "country": ["FR"] * count,
+            "birth_date": [None] * count,
+            "created_at": pa.array([0] * count, type=pa.timestamp("us", tz="UTC")),
+        }
+    ).cast(ACCOUNTS)
+    pq.write_table(table, path)
+
+
+def api_key(env: dict[str, str], work: Path) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "notrain.cli", "admin", "create-api-key", "bench", "--scope",
+         "submit"],
+        env={**os.environ, **env}, cwd=work, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return made.stdout.strip().splitlines()[-1]
+
+
+def accepted(db: str, request_ids: list[str]) -> int:
+    """How many of ``request_ids`` the registry holds as accepted."""
+    engine = create_engine(parse_url(db))
+    try:
+        with engine.connect() as connection:
+            rows = dict(connection.execute(select(Request.id, Request.state)).all())
+    finally:
+        engine.dispose()
+    return sum(1 for r in request_ids if rows.get(r) == "accepted")
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -180,6 +273,14 @@ def main() -> None:
     parser.add_argument("--db", help="a PostgreSQL URL (default: a throwaway cluster)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--one-click-seconds",
+        type=float,
+        default=10,
+        help="then one-click objections through the API for this long (0: skip)",
+    )
+    parser.add_argument("--members", type=int, default=200_000,
+                        help="accounts in the synthetic accounts file")  # fmt: skip
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="notrain-portal-bench-"))
@@ -196,12 +297,21 @@ def main() -> None:
         "NOTRAIN_PORTAL_IP_RATE_LIMIT": "0",  # every client is 127.0.0.1
         "NOTRAIN_PORTAL_EMAIL_RATE_LIMIT": "0",
         "NOTRAIN_PORTAL_SECURE_COOKIES": "false",
+        "NOTRAIN_ACCOUNTS_PATH": str(work / "accounts.parquet"),
     }
+    write_accounts(work / "accounts.parquet", args.members)
+    key = api_key(env, work)
     load_before = loadavg()
+    clicks, click_elapsed = OneClick(), 0.0
     try:
         with running_portal(env, work, ("--workers", str(args.workers))) as base:
             stats, elapsed = asyncio.run(load(base, work / "outbox", args.clients, args.seconds))
+            if args.one_click_seconds > 0:
+                clicks, click_elapsed = asyncio.run(
+                    load_one_click(base, key, args.clients, args.one_click_seconds)
+                )
         missing, unverified = lost(db, stats)
+        clicks_accepted = accepted(db, clicks.acknowledged)
     finally:
         if args.db is None:
             subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "stop", str(pgdir)],
@@ -223,6 +333,17 @@ def main() -> None:
         "errors": stats.errors,
         "lost": missing,
         "verified_but_not_recorded": unverified,
+        "one_click": {
+            "seconds": round(click_elapsed, 1),
+            "objections": len(clicks.acknowledged),
+            "objections_per_s": round(len(clicks.acknowledged) / click_elapsed, 1)
+            if click_elapsed
+            else 0,
+            "p50_ms": round(percentile(clicks.latencies, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(clicks.latencies, 0.99) * 1000, 1),
+            "errors": clicks.errors,
+            "acknowledged_not_accepted": len(clicks.acknowledged) - clicks_accepted,
+        },
         "load_before": load_before,
         "load_after": loadavg(),
         "cpus": os.cpu_count(),

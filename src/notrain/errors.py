@@ -18,6 +18,10 @@
     │   │   └── NotSignedIn       exit 15 HTTP 401  the console needs a signed-in officer
     │   ├── CsrfRejected          exit 2  HTTP 403  a form came without its anti-forgery token
     │   ├── MetricsForbidden      exit 2  HTTP 403  /metrics without its token, off loopback
+    │   ├── ScopeMissing          exit 2  HTTP 403  an API key was not made for this call
+    │   ├── SignInFailed          exit 2  HTTP 401  the platform's sign-in did not prove who it is
+    │   ├── NotAMember            exit 2  HTTP 403  the signed-in person has no account here
+    │   ├── IdempotencyConflict   exit 2  HTTP 422  an Idempotency-Key reused for another call
     │   ├── BodyTooLarge          exit 2  HTTP 413  a request body is over the portal's limit
     │   ├── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
     │   ├── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
@@ -210,6 +214,31 @@ class MetricsForbidden(UserError):
     beyond the loopback interface."""
 
     http_status = 403
+
+
+class ScopeMissing(UserError):
+    """An API key lacks the scope the call needs (``status`` or ``submit``)."""
+
+    http_status = 403
+
+
+class SignInFailed(UserError):
+    """The platform's OpenID sign-in failed or did not verify: a missing, replayed or
+    mismatched ``state``, a refused code, an ID token with a bad signature or claims."""
+
+    http_status = 401
+
+
+class NotAMember(UserError):
+    """The platform's sign-in names someone who is no account in the accounts file."""
+
+    http_status = 403
+
+
+class IdempotencyConflict(UserError):
+    """An ``Idempotency-Key`` was used before for a different call."""
+
+    http_status = 422
 
 
 class BodyTooLarge(UserError):

@@ -208,6 +208,33 @@ class Settings(BaseSettings):
         "15 minutes (in-process).",
     )
 
+    # -- members' sign-in with the platform (OpenID Connect) --------------------------------
+    oidc_issuer: str | None = Field(
+        None,
+        description="The platform's OpenID provider (its issuer URL); with the client id and "
+        'secret set, the request pages offer "Continue as a member". Unset: no sign-in.',
+    )
+    oidc_client_id: str | None = Field(
+        None, description="The portal's client id at the platform's OpenID provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="The portal's client secret at the platform's OpenID provider."
+    )
+    oidc_user_claim: str = Field(
+        "sub",
+        description="The ID token claim that holds the account's accounts.user_id (the "
+        "provider's subject by default).",
+    )
+    oidc_redirect_uri: str | None = Field(
+        None,
+        description="The callback address registered at the provider "
+        "(https://portal.example/members/callback); unset, derived from the request.",
+    )
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
 
 def get_settings() -> Settings:
     return Settings()  # type: ignore[call-arg]  # every field has a default

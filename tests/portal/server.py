@@ -25,10 +25,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_portal(
-    env: dict[str, str], folder: Path, extra_args: tuple[str, ...] = ()
+    env: dict[str, str], folder: Path, extra_args: tuple[str, ...] = (), port: int | None = None
 ) -> Iterator[str]:
-    """Start the server, wait until /healthz answers, yield its base URL, stop it."""
-    port = free_port()
+    """Start the server (on ``port``, default a free one), wait until /healthz answers,
+    yield its base URL, stop it."""
+    port = port or free_port()
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "notrain.cli", "serve", "--host", "127.0.0.1",

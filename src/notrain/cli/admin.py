@@ -40,18 +40,30 @@ def create_user(
 @admin_app.command("create-api-key")
 def create_api_key(
     name: Annotated[str, typer.Argument(help="What the key is for, e.g. ingest-pipeline.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="What the key may do, repeatable: status (read accounts' decisions, the "
+            "default) or submit (make members' requests from the platform's server)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Create a key for the portal's subject-status API; it is printed once, kept hashed."""
+    """Create a key for the portal's platform API; it is printed once, kept hashed."""
     import getpass
 
+    from notrain.registry.apikeys import DEFAULT_SCOPES
     from notrain.registry.apikeys import create_api_key as create
 
     with opened(db) as registry:
         view, key = create(
-            registry.session, name, now=registry.now(), actor=f"admin:{getpass.getuser()}"
-        )
-    out.print(f"API key {view.name} created; it is shown only now:", highlight=False)
+            registry.session, name, now=registry.now(), actor=f"admin:{getpass.getuser()}",
+            scopes=scope or DEFAULT_SCOPES,
+        )  # fmt: skip
+    out.print(
+        f"API key {view.name} created with scope {' '.join(view.scopes)}; it is shown only now:",
+        highlight=False,
+    )
     sys.stdout.write(key + "\n")
 
 

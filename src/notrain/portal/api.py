@@ -42,7 +42,7 @@ from notrain.portal.pages import (
 from notrain.portal.request_access import RequestGrant, request_grant
 from notrain.portal.subjects import subject_statuses
 from notrain.portal.training import policy_data
-from notrain.registry.apikeys import ApiKeyView, authenticate_api_key
+from notrain.registry.apikeys import ApiKeyView, authenticate_api_key, require_scope
 from notrain.registry.forms import RequestForm
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -159,7 +159,7 @@ def subject_status(
     key: Annotated[ApiKeyView, Depends(api_key)],
 ) -> SubjectStatus:
     """An account's effective decisions (objection, erasure, consent) and pending requests."""
-    del key
+    require_scope(key, "status")
     with portal_of(request).registry() as registry:
         return subject_statuses(registry, [user_id])[0]
 
@@ -169,7 +169,7 @@ def subjects_status(
     request: Request, body: SubjectBatchIn, key: Annotated[ApiKeyView, Depends(api_key)]
 ) -> SubjectBatchOut:
     """The same for up to 1000 accounts at once, in the order asked."""
-    del key
+    require_scope(key, "status")
     for user_id in body.user_ids:
         if not 0 <= user_id <= INT64_MAX:
             raise RequestInvalid("user_ids", f"{user_id} is not an account id")

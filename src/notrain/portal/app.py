@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from notrain import __version__
 from notrain.errors import DatabaseError, NotrainError
 from notrain.mail.transport import Transport
-from notrain.portal import api, console, pages
+from notrain.portal import api, console, member_api, members, pages
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware
 from notrain.portal.metrics import check_access as check_metrics_access
@@ -87,6 +87,8 @@ def create_app(
     app.include_router(console.login_router)
     app.include_router(console.router)
     app.include_router(api.router)
+    app.include_router(member_api.router)
+    members.install(app, settings)  # only with the platform's OpenID provider set
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", response_model=Health, tags=["operations"],

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import glob
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +19,16 @@ import pyarrow as pa
 from notrain.errors import InputError
 
 _COLUMNS = ("user_id", "handle", "email")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One member account, as the platform's sign-in and its server name it."""
+
+    user_id: int
+    handle: str
+    email: str | None
+    country: str | None
 
 
 class AccountDirectory(Protocol):
@@ -44,11 +56,18 @@ class NoAccounts:
 class AccountIndex:
     """Accounts held in memory as two lookups; built from rows or a Parquet source."""
 
-    def __init__(self, rows: list[tuple[int, str, str | None]]) -> None:
+    def __init__(
+        self,
+        rows: Sequence[tuple[int, str, str | None] | tuple[int, str, str | None, str | None]],
+    ) -> None:
         self._by_email: dict[str, list[int]] = defaultdict(list)
         self._by_handle: dict[str, int] = {}
         self._email_of: dict[int, str] = {}
-        for user_id, handle, email in sorted(rows):
+        # The rest of an account, for members who sign in (rows may leave out the country).
+        self._accounts: dict[int, tuple[str, str | None]] = {}
+        for row in sorted(rows, key=lambda r: r[0]):
+            user_id, handle, email = row[0], row[1], row[2]
+            self._accounts[user_id] = (handle, row[3] if len(row) == 4 else None)
             self._by_handle[handle.lower()] = user_id
             if email:
                 self._by_email[email.strip().lower()].append(user_id)
@@ -64,6 +83,13 @@ class AccountIndex:
     def email_of(self, user_id: int) -> str | None:
         """The account's address (lower case), if it has one."""
         return self._email_of.get(user_id)
+
+    def account(self, user_id: int) -> Account | None:
+        """The account ``user_id``, if the platform has it."""
+        found = self._accounts.get(user_id)
+        if found is None:
+            return None
+        return Account(user_id, found[0], self._email_of.get(user_id), found[1])
 
     @classmethod
     def from_parquet(cls, spec: str | Path) -> AccountIndex:
@@ -81,7 +107,10 @@ class AccountIndex:
         else:
             raise InputError(text, "accounts file not found")
         try:
-            table = pads.dataset(source, format="parquet").to_table(columns=list(_COLUMNS))
+            dataset = pads.dataset(source, format="parquet")
+            # The country is the contract's too; older files without it still load.
+            wanted = [*_COLUMNS, *(["country"] if "country" in dataset.schema.names else [])]
+            table = dataset.to_table(columns=wanted)
         except (OSError, ValueError, pa.ArrowInvalid) as exc:
             problem = str(exc).splitlines()[0]
             raise InputError(
@@ -89,11 +118,17 @@ class AccountIndex:
             ) from None
         if table.column("user_id").null_count or table.column("handle").null_count:
             raise InputError(text, "null user_id or handle", column="user_id")
+        countries = (
+            table.column("country").to_pylist()
+            if "country" in table.column_names
+            else [None] * table.num_rows
+        )
         rows = list(
             zip(
                 table.column("user_id").to_pylist(),
                 table.column("handle").to_pylist(),
                 table.column("email").to_pylist(),
+                countries,
                 strict=True,
             )
         )

@@ -283,6 +283,23 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Space-separated: status (read accounts' decisions), submit (make members' requests).
+    scopes: Mapped[str] = mapped_column(String(64), server_default="status")
+
+
+class IdempotencyKey(Base):
+    """Which request an API call with an ``Idempotency-Key`` made, per API key (migration
+    0008): the same call again returns that request instead of making another."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # what was asked: account and kind
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ConsoleSession(Base):

@@ -10,6 +10,7 @@ errors from :mod:`notrain.errors`. Mail is queued by the steps and sent by
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,11 +28,12 @@ from notrain.registry import (
     deadlines,
     decisions,
     intake,
+    members,
     notices,
     status_tokens,
     verification,
 )
-from notrain.registry.accounts import AccountDirectory, NoAccounts, load_accounts
+from notrain.registry.accounts import Account, AccountDirectory, NoAccounts, load_accounts
 from notrain.registry.config import RegistryConfig
 from notrain.registry.db import session_factory
 from notrain.registry.export import ExportResult, export_snapshot
@@ -121,6 +123,27 @@ class Registry:
         """Failed verifications over the last hour, all addresses (see verification.py)."""
         with intake.step(self.session):
             return verification.failures_last_hour(self.session, self.now())
+
+    def member(self, user_id: int) -> Account | None:
+        """The platform's account ``user_id``, for a member it vouches for."""
+        return members.account_of(self.accounts, user_id)
+
+    def member_request(
+        self,
+        user_id: int,
+        kind: str,
+        *,
+        source: str,
+        actor: str,
+        evidence: dict[str, str] | None = None,
+        idempotency: members.Idempotency | None = None,
+    ) -> members.MemberReceipt:
+        """A request of a member the platform vouches for: verified at once (see members)."""
+        receipt = members.submit(
+            self.session, self.accounts, user_id, kind, now=self.now(), source=source,
+            actor=actor, evidence=evidence, idempotency=idempotency,
+        )  # fmt: skip
+        return dataclasses.replace(receipt, status_token=self.status_token(receipt.request_id))
 
     # -- officers ------------------------------------------------------------------------
 

@@ -26,10 +26,16 @@ def _derive(key: bytes, request_id: str, salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def issue(key: bytes, request: Request) -> str:
-    """The request's token, making its salt first if it has none (at verification)."""
+def prepare(request: Request) -> None:
+    """Give a request just verified its salt (if it has none): from now on a token opens it."""
     if request.status_salt is None:
         request.status_salt = secrets.token_hex(16)
+
+
+def issue(key: bytes, request: Request) -> str:
+    """The request's token, making its salt first if it has none (at verification)."""
+    prepare(request)
+    assert request.status_salt is not None
     return _derive(key, request.id, request.status_salt)
 
 
