@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         description="Codes that may be sent to one address within 24 hours; with the tries "
         "per code, it bounds how many guesses an attacker gets at one address a day.",
     )
+    code_reminder_hours: int = Field(
+        24,
+        ge=0,
+        description="A request still awaiting its code this many hours after it was made "
+        "gets one reminder with a fresh code; 0 turns reminders off.",
+    )
     due_soon_days: int = Field(
         7, ge=0, description="Requests due within this many days are listed as due soon."
     )

@@ -128,7 +128,7 @@ for _tab, _states in QUEUE_TABS.items():
         sqlite_where=text(tab_predicate(_states)),
         postgresql_where=text(tab_predicate(_states)),
     )
-Index("ix_requests_received_at", Request.__table__.c.received_at)
+Index("ix_requests_received_at", Request.__table__.c.received_at, Request.__table__.c.id)
 
 
 class RequestIdentifier(Base):

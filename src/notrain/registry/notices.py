@@ -27,6 +27,8 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 EXTENDED = "extended"
 ANSWERED = "answered"
+REMINDER = "code_reminder"  # a fresh code for a request still awaiting one (reminders.py)
+CODED = (VERIFICATION, REMINDER)
 
 _ASKED = {
     RequestKind.OBJECTION: "object to the use of your content for training AI models",
@@ -100,7 +102,7 @@ def _text(
         raise LookupError(f"queued mail {row.id}: request {row.request_id} not found")
     kind = RequestKind(request.kind)
     ref = f"request {request.id}"
-    if row.template == VERIFICATION and request.state != RequestState.SUBMITTED:
+    if row.template in CODED and request.state != RequestState.SUBMITTED:
         # Queued before the address was confirmed with an earlier code: no code is needed now.
         return (
             "Your request is already confirmed",
@@ -116,6 +118,18 @@ def _text(
             f"Your code is:  {code}\n\n"
             f"It is valid for {minutes} minutes. If you did not ask, ignore this message: "
             "nothing happens without the code.",
+            store,
+        )
+    if row.template == REMINDER:
+        code, store = codes.issue(request)
+        minutes = int(config.codes.ttl.total_seconds() // 60)
+        return (
+            "Reminder: your request is not confirmed yet",
+            f"On {_due(request.received_at)} someone, we hope you, asked to {_ASKED[kind]} "
+            f"using this address ({ref}), but the request was never confirmed, so nothing "
+            f"has happened yet.\n\nYour new code is:  {code}\n\n"
+            f"Enter it on the request's page within {minutes} minutes. This is the only "
+            "reminder; if you did not ask, ignore this message.",
             store,
         )
     subject, body = _notice(config, row, request, kind, params)
@@ -165,7 +179,7 @@ def _notice(
 def _requests(session: Session, rows: Sequence[QueuedMail]) -> dict[str, Request]:
     """The batch's requests; those getting a code are locked (in id order, so two
     deliveries never wait on each other in a circle) until the batch is committed."""
-    coded = sorted({r.request_id for r in rows if r.request_id and r.template == VERIFICATION})
+    coded = sorted({r.request_id for r in rows if r.request_id and r.template in CODED})
     others = sorted({r.request_id for r in rows if r.request_id} - set(coded))
     found: dict[str, Request] = {}
     if coded:
@@ -187,7 +201,7 @@ def renderer(config: RegistryConfig) -> Renderer:
             session,
             config.secret_key,
             config.codes,
-            (r.request_id for r in rows if r.request_id and r.template == VERIFICATION),
+            (r.request_id for r in rows if r.request_id and r.template in CODED),
             now,
         )
         out: list[Rendered] = []

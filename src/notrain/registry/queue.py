@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import HasHints
 
 from notrain.errors import RequestInvalid
 from notrain.registry.forms import normalise_email
@@ -50,6 +51,7 @@ MAX_PAGE_SIZE = 500
 _REQUEST_ID = re.compile(r"req-[0-9a-f]{16}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _OPEN = [s.value for s in OPEN_STATES]
+_Hinted = TypeVar("_Hinted", bound=HasHints)
 
 
 def email_hash(key: bytes, email: str) -> str:
@@ -177,10 +179,10 @@ def _sqlite_from_hint(self: SQLiteCompiler, table: Any, hint: str | None) -> str
 
 
 # SQLAlchemy's SQLite compiler drops table hints; SQLite takes one: INDEXED BY.
-SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
-def _in_tab(stmt: Select[Any], f: QueueFilter) -> Select[Any]:
+def _in_tab(stmt: _Hinted, f: QueueFilter) -> _Hinted:
     # SQLite's planner, without statistics, prefers the plain index on the state (an
     # equality) over the tab's partial index (a scan); the tab's index is the right one
     # whatever the statistics say, as it holds the tab's rows in the order a page wants.

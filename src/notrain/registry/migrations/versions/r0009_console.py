@@ -51,7 +51,7 @@ def upgrade() -> None:
         where = sa.text(tab_predicate(states))
         op.create_index(f"ix_requests_tab_{tab}", "requests", COLUMNS,
                         sqlite_where=where, postgresql_where=where)  # fmt: skip
-    op.create_index("ix_requests_received_at", "requests", ["received_at"])
+    op.create_index("ix_requests_received_at", "requests", ["received_at", "id"])
 
     op.create_table(
         "bulk_jobs",
