@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -27,7 +28,7 @@ from notrain.portal import sessions
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.i18n import N_
 from notrain.portal.pages import check_request_id, client_ip, csrf_guard
-from notrain.portal.reports import charts, csv_lines, reports_data
+from notrain.portal.reports import ReportsOut, charts, csv_lines, reports_data
 from notrain.portal.responses import (
     error_text,
     gettext_of,
@@ -492,10 +493,26 @@ def audit(request: Request) -> Response:
     return render(request, "console/audit.html", data)
 
 
+REPORTS_MAX_AGE = 60.0  # seconds a computed report is served before it is made again
+
+
+def _reports_cached(portal: Portal, app_state: Any) -> ReportsOut:
+    """The report, computed at most once a minute per process: its grouped scans take
+    seconds on a registry of millions, and a figure a minute old serves a report well
+    (the page says when it was computed; the CSV export is always live)."""
+    lock: threading.Lock = app_state.__dict__.setdefault("_reports_lock", threading.Lock())
+    with lock:
+        cached: tuple[float, ReportsOut] | None = app_state.__dict__.get("_reports")
+        if cached is None or time.monotonic() - cached[0] > REPORTS_MAX_AGE:
+            with portal.registry() as registry:
+                cached = (time.monotonic(), reports_data(registry))
+            app_state._reports = cached
+        return cached[1]
+
+
 @router.get("/reports")
 def reports(request: Request) -> Response:
-    with portal_of(request).registry() as registry:
-        data = reports_data(registry)
+    data = _reports_cached(portal_of(request), request.app.state)
     _ = gettext_of(request)
 
     def label(kind: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, insert, literal, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from notrain.errors import RequestInvalid, RequestNotFound, RequestStateError
@@ -198,17 +198,16 @@ def run_batch(session: Session, job_id: str, *, now: datetime, size: int = BATCH
         for request_id in ids:
             request = requests.get(request_id)
             why = "no such request" if request is None else _act(session, job, request, now)
-            outcomes.append({"rid": request_id, "outcome": "skipped" if why else "done",
-                             "detail": why})  # fmt: skip
-        skipped = sum(o["outcome"] == "skipped" for o in outcomes)
+            outcomes.append({"rid": request_id, "o": "skipped" if why else "done", "d": why})
+        skipped = sum(o["o"] == "skipped" for o in outcomes)
         job.done += len(ids) - skipped
         job.skipped += skipped
         session.flush()
+        items: Table = BulkItem.__table__  # type: ignore[assignment]
         session.execute(
-            update(BulkItem)
-            .where(BulkItem.job_id == job_id, BulkItem.request_id == bindparam("rid"))
-            .values(outcome=bindparam("outcome"), detail=bindparam("detail"))
-            .execution_options(synchronize_session=False),
+            update(items)
+            .where(items.c.job_id == job_id, items.c.request_id == bindparam("rid"))
+            .values(outcome=bindparam("o"), detail=bindparam("d")),
             outcomes,
         )
     return len(ids)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Table,
     TextClause,
     bindparam,
     func,
@@ -296,9 +297,9 @@ def fill_email_hashes(session: Session, key: bytes, batch: int = 2000) -> int:
         ).all()
         if not rows:
             return filled
+        table: Table = Request.__table__  # type: ignore[assignment]
         session.execute(
-            update(Request).where(Request.id == bindparam("rid"))
-            .values(email_hash=bindparam("h")).execution_options(synchronize_session=False),
+            update(table).where(table.c.id == bindparam("rid")).values(email_hash=bindparam("h")),
             [{"rid": r.id, "h": email_hash(key, r.email)} for r in rows],
         )  # fmt: skip
         filled += len(rows)
