@@ -127,7 +127,7 @@ def _text(
             "Reminder: your request is not confirmed yet",
             f"On {_due(request.received_at)} someone, we hope you, asked to {_ASKED[kind]} "
             f"using this address ({ref}), but the request was never confirmed, so nothing "
-            f"has happened yet.\n\nYour new code is:  {code}\n\n"
+            f"has happened yet. Here is a new code.\n\nYour code is:  {code}\n\n"
             f"Enter it on the request's page within {minutes} minutes. This is the only "
             "reminder; if you did not ask, ignore this message.",
             store,
