@@ -35,7 +35,6 @@ from notrain.portal.reports import reports_data
 from notrain.registry import bulk
 from notrain.registry.bulk import Selection
 from notrain.registry.db import database_url as parse_url
-from notrain.registry.db import session_factory
 from notrain.registry.models import Request
 from notrain.registry.queue import QueueFilter
 from notrain.registry.seed import seed
@@ -128,8 +127,10 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
                       now=registry.now())  # fmt: skip
         registry.create_officer("bench", "correct horse battery staple", actor="benchmark")
     seeded = time.perf_counter() - started
-    print(f"seeded {result.requests:,} requests, {result.events:,} audit events in {seeded:.0f} s "
-          f"({result.requests / seeded:,.0f}/s): {dict(sorted(result.states.items()))}")
+    print(
+        f"seeded {result.requests:,} requests, {result.events:,} audit events in {seeded:.0f} s "
+        f"({result.requests / seeded:,.0f}/s): {dict(sorted(result.states.items()))}"
+    )
     analyse(url)
 
     with portal.registry() as registry:
@@ -195,8 +196,10 @@ def bulk_accept(portal: object, wanted: int) -> None:
         frozen = time.perf_counter() - started
         done = bulk.run(session, job.job_id, clock=registry.now)
         took = time.perf_counter() - started
-        print(f"bulk accept: {done.done:,} decided ({done.skipped} skipped) in {took:.1f} s "
-              f"({done.done / took:,.0f}/s; selection frozen in {frozen:.1f} s)")
+        print(
+            f"bulk accept: {done.done:,} decided ({done.skipped} skipped) in {took:.1f} s "
+            f"({done.done / took:,.0f}/s; selection frozen in {frozen:.1f} s)"
+        )
         mails = session.scalar(select(func.count()).select_from(
             text("mail_queue")).where(text("template = 'accepted'")))  # fmt: skip
         session.rollback()
@@ -207,8 +210,10 @@ def bulk_accept(portal: object, wanted: int) -> None:
 def check(registry: Registry) -> None:
     started = time.perf_counter()
     report = registry.verify_audit()
-    print(f"audit chain: {report.events:,} events, intact={report.intact} "
-          f"(verified in {time.perf_counter() - started:.0f} s)")
+    print(
+        f"audit chain: {report.events:,} events, intact={report.intact} "
+        f"(verified in {time.perf_counter() - started:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ def test_seeded_requests_follow_the_rules_and_the_trail_verifies(
     rows = list(registry.session.scalars(select(Request)))
     events = list(registry.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
     registry.session.rollback()
-    assert len(rows) == 600 and len(events) == result.events
+    assert len(rows) == 600
+    assert len(events) == result.events
     by_request: dict[str, list[AuditEvent]] = {}
     for event in events:
         by_request.setdefault(event.request_id or "", []).append(event)
@@ -54,7 +55,8 @@ def test_seeded_requests_follow_the_rules_and_the_trail_verifies(
     assert registry.verify_audit().intact
     # A seeded registry exports like any other: the accepted ones are applied.
     exported = registry.export(tmp_path / "snapshot.parquet")
-    assert exported.applied and exported.rows > 0
+    assert exported.applied
+    assert exported.rows > 0
     assert registry.verify_audit().intact
 
 
@@ -82,5 +84,3 @@ def test_seed_command(database_url: str, tmp_path: Path) -> None:
     verify = subprocess.run([sys.executable, "-m", "notrain.cli", "audit", "verify"], env=env,
                             cwd=tmp_path, capture_output=True, text=True, check=False)  # fmt: skip
     assert verify.returncode == 0, verify.stdout + verify.stderr
-
-

@@ -2,9 +2,9 @@
 
 The figures are aggregated by the database (grouped counts, and a histogram of hours to a
 decision for the median and 90th percentile, exact to the hour), so the page costs a few
-scans whatever the registry's size; the CSV export is streamed in keyset chunks. Charts are small SVG drawn here,
-served inside the page (no JavaScript, no chart library), each with a table of the same
-numbers beside it for screen readers and for copying.
+scans whatever the registry's size; the CSV export is streamed in keyset chunks. Charts
+are small SVG drawn here, served inside the page (no JavaScript, no chart library), each
+with a table of the same numbers beside it for screen readers and for copying.
 """
 
 from __future__ import annotations
@@ -135,8 +135,18 @@ def reports_data(registry: Registry) -> ReportsOut:
         ).all()  # fmt: skip
     months: dict[str, MonthRow] = {}
     for m, kind, n, decided, owed, late in per_month:
-        row = months.setdefault(m, MonthRow(month=m, by_kind=dict.fromkeys(KINDS, 0), decided=0,
-                                            median_days=None, p90_days=None, owed=0, late=0))
+        row = months.setdefault(
+            m,
+            MonthRow(
+                month=m,
+                by_kind=dict.fromkeys(KINDS, 0),
+                decided=0,
+                median_days=None,
+                p90_days=None,
+                owed=0,
+                late=0,
+            ),
+        )
         row.by_kind[kind] = int(n)
         row.decided += int(decided)
         row.owed += int(owed)
@@ -180,7 +190,8 @@ def _percentile(histogram: dict[float, int], q: float) -> float:
 
 
 CSV_HEADER = ["request_id", "kind", "state", "country", "member", "received_at", "due_at",
-              "extended_months", "decided_at", "days_to_decision", "late", "deadline_met"]  # fmt: skip
+              "extended_months", "decided_at", "days_to_decision", "late",
+              "deadline_met"]  # fmt: skip
 CSV_CHUNK = 5000
 
 

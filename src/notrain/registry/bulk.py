@@ -107,9 +107,7 @@ def start(
         ids = selection.statement(now, due_soon_days).subquery()
         chosen = select(literal(job_id), ids.c.id)
         session.execute(insert(BulkItem).from_select(["job_id", "request_id"], chosen))
-        job.total = int(
-            session.scalar(select(func.count()).where(BulkItem.job_id == job_id)) or 0
-        )
+        job.total = int(session.scalar(select(func.count()).where(BulkItem.job_id == job_id)) or 0)
         audit.record(
             session, at=now, actor=f"officer:{officer}", action="bulk_confirmed",
             job=job_id, decision=action, reason=text, months=job.months, total=job.total,
@@ -168,9 +166,7 @@ def run_batch(session: Session, job_id: str, *, now: datetime, size: int = BATCH
     """Handle the next ``size`` items of a job in one transaction; returns how many."""
     with step(session):
         # Locking the job makes two runners of one job take turns, batch by batch.
-        job = session.scalars(
-            select(BulkJob).where(BulkJob.id == job_id).with_for_update()
-        ).first()
+        job = session.scalars(select(BulkJob).where(BulkJob.id == job_id).with_for_update()).first()
         if job is None:
             raise RequestNotFound(f"no bulk decision {job_id!r}")
         if job.finished_at is not None:

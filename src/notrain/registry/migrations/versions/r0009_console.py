@@ -75,8 +75,9 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16)),
         sa.Column("detail", sa.Text()),
         sa.PrimaryKeyConstraint("job_id", "request_id", name="pk_bulk_items"),
-        sa.ForeignKeyConstraint(["job_id"], ["bulk_jobs.id"],
-                                name="fk_bulk_items_job_id_bulk_jobs"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["bulk_jobs.id"], name="fk_bulk_items_job_id_bulk_jobs"
+        ),
     )
 
 
