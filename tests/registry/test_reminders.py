@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notrain.errors import VerificationFailed
+from notrain.errors import RateLimited, VerificationFailed
 from notrain.mail.transport import OutboxTransport
 from notrain.registry.accounts import AccountIndex
 from notrain.registry.campaign import read_codes
@@ -76,3 +76,18 @@ def test_reminders_off_and_stale_requests_left_alone(
     clock.advance(days=30)  # far past the reminder's window: a reminder would surprise
     on.deliver_mail(outbox)
     assert _reminders(on) == []
+
+
+def test_a_reminder_counts_as_a_code_and_waits_for_the_caps(
+    registry: Registry, person: Requester, clock: FakeClock, outbox: OutboxTransport
+) -> None:
+    request_id = person.submit(STRANGER, names=["Dana Stranger"])
+    clock.advance(hours=25)
+    registry.resend_code(request_id)  # the person asked again just now: cooldown runs
+    registry.deliver_mail(outbox)
+    assert _reminders(registry) == []
+    clock.advance(minutes=2)
+    registry.deliver_mail(outbox)
+    assert _reminders(registry) == [request_id]
+    with pytest.raises(RateLimited):
+        registry.resend_code(request_id)  # the reminder's code counts towards the cooldown

@@ -27,7 +27,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 EXTENDED = "extended"
 ANSWERED = "answered"
-REMINDER = "code_reminder"  # a fresh code for a request still awaiting one (reminders.py)
+REMINDER = verification.REMINDER_TEMPLATE  # a fresh code for a request awaiting one
 CODED = (VERIFICATION, REMINDER)
 
 _ASKED = {

@@ -154,7 +154,9 @@ class Registry:
         )
 
     def deliver_mail(self, transport: Transport, limit: int = 500) -> DeliveryReport:
-        queue_reminders(self.session, self.config.code_reminder_hours, now=self.now())
+        queue_reminders(
+            self.session, self.config.code_reminder_hours, self.config.codes, now=self.now()
+        )
         return deliver_due(
             self.session,
             transport,

@@ -31,6 +31,7 @@ from notrain.errors import (
 from notrain.registry.models import QueuedMail, Request, VerificationCode
 
 CODE_TEMPLATE = "verification_code"
+REMINDER_TEMPLATE = "code_reminder"  # a reminder carries a code too, and counts as one
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 
@@ -121,7 +122,7 @@ def check_rate(session: Session, policy: CodePolicy, email: str, now: datetime) 
             func.min(QueuedMail.created_at),
         ).where(
             QueuedMail.to_address == email,
-            QueuedMail.template == CODE_TEMPLATE,
+            QueuedMail.template.in_((CODE_TEMPLATE, REMINDER_TEMPLATE)),
             QueuedMail.created_at > day_ago,
         )
     ).one()
