@@ -158,7 +158,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
             "search by e-mail": f"/console?q={some.email}",
             "search by id": f"/console?q={some.id}",
             "a request's page": f"/console/requests/{some.id}",
-            "reports page": "/console/reports",
+            "reports page (cached at most 60 s)": "/console/reports",
         }
         for _ in range(3):
             started = time.perf_counter()

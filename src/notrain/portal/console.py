@@ -164,7 +164,7 @@ class QueueItem(BaseModel):
 
 class TabOut(BaseModel):
     name: str
-    count: int
+    count: int | None  # None on a search
 
 
 class QueueOut(BaseModel):
@@ -172,12 +172,12 @@ class QueueOut(BaseModel):
     tab: str
     filter: dict[str, str]
     tabs: list[TabOut]
-    count: int  # what the filter matches in this tab
+    count: int | None  # what the filter matches in this tab (None on a search)
     items: list[QueueItem]
     next_cursor: str | None
     prev_cursor: str | None
-    overdue: int
-    due_soon: int
+    overdue: int | None
+    due_soon: int | None
     search: str | None = None
 
 
@@ -205,17 +205,22 @@ def queue_data(
     """One page of a tab, the counts of every tab under the same filter, or a search."""
     now, days = registry.now(), registry.config.due_soon_days
     session = registry.session
+    counts: dict[str, int | None] = dict.fromkeys(queue.TABS)
+    overdue = soon = None
     with intake.step(session):
         if search:
+            # A search answers from one index; the tabs' counts (scans of their indexes)
+            # are left out.
             rows = queue.search(session, registry.config.secret_key, search, now=now,
                                 due_soon_days=days)  # fmt: skip
             found = QueuePage(rows, None, None)
         else:
             found = queue.page(session, flt, now=now, due_soon_days=days, after=after,
                                before=before, size=size)  # fmt: skip
-        counts = queue.counts(session, flt, now=now, due_soon_days=days)
-        overdue = queue.count(session, replace(flt, overdue=True), now=now, due_soon_days=days)
-        soon = queue.count(session, replace(flt, due_soon=True), now=now, due_soon_days=days)
+            counts.update(queue.counts(session, flt, now=now, due_soon_days=days))
+            overdue = queue.count(session, replace(flt, overdue=True), now=now,
+                                  due_soon_days=days)  # fmt: skip
+            soon = queue.count(session, replace(flt, due_soon=True), now=now, due_soon_days=days)
     return QueueOut(
         now=now, tab=flt.tab, filter=flt.params(),
         tabs=[TabOut(name=t, count=counts[t]) for t in queue.TABS],
@@ -500,13 +505,14 @@ def _reports_cached(portal: Portal, app_state: Any) -> ReportsOut:
     """The report, computed at most once a minute per process: its grouped scans take
     seconds on a registry of millions, and a figure a minute old serves a report well
     (the page says when it was computed; the CSV export is always live)."""
-    lock: threading.Lock = app_state.__dict__.setdefault("_reports_lock", threading.Lock())
+    kept: dict[str, Any] = app_state.__dict__  # Starlette's State keeps its own dict apart
+    lock: threading.Lock = kept.setdefault("_reports_lock", threading.Lock())
     with lock:
-        cached: tuple[float, ReportsOut] | None = app_state.__dict__.get("_reports")
+        cached: tuple[float, ReportsOut] | None = kept.get("_reports")
         if cached is None or time.monotonic() - cached[0] > REPORTS_MAX_AGE:
             with portal.registry() as registry:
                 cached = (time.monotonic(), reports_data(registry))
-            app_state._reports = cached
+            kept["_reports"] = cached
         return cached[1]
 
 
