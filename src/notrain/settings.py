@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         "verification slows down for everyone to one attempt per 3600/ceiling seconds; "
         "bounds code guessing over all addresses (RELIABILITY.md). 0 turns it off.",
     )
+    code_reminder_hours: int = Field(
+        24,
+        ge=0,
+        description="A request still awaiting its code this many hours after it was made "
+        "gets one reminder with a fresh code; 0 turns reminders off.",
+    )
     due_soon_days: int = Field(
         7, ge=0, description="Requests due within this many days are listed as due soon."
     )

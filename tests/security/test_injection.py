@@ -120,8 +120,13 @@ def test_page_and_api_parameters_take_payloads_as_plain_values(
         console = client.get(f"/console/requests/{p}?format=json")
         assert console.status_code == 404
         assert all(s not in console.text for s in secrets_)
-        # The queue has no filters of its own; parameters it does not know change nothing.
-        queue = client.get(f"/console?format=json&state={p}&kind={p}&sort={p}")
+        # The queue's filters refuse what is not one of their values; parameters it does
+        # not know change nothing.
+        for name in ("tab", "state", "kind", "country", "member", "received_from", "after"):
+            refused = client.get(f"/console?format=json&{name}={p}")
+            assert refused.status_code == 422, (name, refused.text[:300])
+            assert all(s not in refused.text for s in secrets_)
+        queue = client.get(f"/console?format=json&tab=export&sort={p}&q=")
         assert queue.status_code == 200
         assert [i["id"] for i in queue.json()["items"]] == [seeded["member"]]
 

@@ -233,3 +233,36 @@ def demo_campaign(
         f"{result.export.rows} decisions -> {result.export.snapshot.path}",
         highlight=False,
     )
+
+
+@registry_app.command("seed")
+def seed(
+    requests: Annotated[int, typer.Option("--requests", min=1, help="How many requests.")],
+    seed_: Annotated[int, typer.Option("--seed", help="The same seed, the same registry.")] = 0,
+    batch: Annotated[int, typer.Option(min=100, help="Requests per transaction.")] = 5000,
+    db: DbOption = None,
+) -> None:
+    """Fill the registry with a year of realistic requests (demos, benchmarks).
+
+    Written in bulk, through the registry's rules and audit trail; no mail is sent.
+    """
+    import time
+
+    from notrain.registry.seed import seed as seed_registry
+
+    started = time.monotonic()
+    with opened(db) as registry:
+
+        def progress(done: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            out.print(f"  {done} requests ({rate:,.0f}/s)", highlight=False)
+
+        result = seed_registry(registry.session, registry.config, count=requests, seed=seed_,
+                               now=registry.now(), batch_size=batch,
+                               on_batch=progress)  # fmt: skip
+    states = ", ".join(f"{n} {state}" for state, n in sorted(result.states.items()))
+    out.print(
+        f"seeded {result.requests} requests ({states}) and {result.events} audit events "
+        f"in {time.monotonic() - started:.1f} s",
+        highlight=False,
+    )

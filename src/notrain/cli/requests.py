@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from notrain.cli.common import out
 from notrain.cli.registry import DbOption, OutboxOption, opened, send_mail
+
+if TYPE_CHECKING:
+    from notrain.registry.queue import QueueFilter
+    from notrain.registry.views import BulkProgress
 
 requests_app = typer.Typer(
     help="Review and decide requests, keep their deadlines.", no_args_is_help=True
@@ -105,10 +110,87 @@ def show(
                   highlight=False, markup=False)  # fmt: skip
 
 
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="Take every request matching KEY=VALUE (repeatable): tab (decide, export), state, "
+        "kind, country, member (yes/no), overdue=1, due_soon=1, received_from, received_to.",
+    ),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", help="Decide at once; without it, only say how many match.")
+]
+BatchOption = Annotated[int, typer.Option(min=1, max=5000, help="Requests per transaction.")]
+
+
+def _parse_filter(pairs: list[str]) -> QueueFilter:
+    from notrain.errors import RequestInvalid
+    from notrain.registry.queue import QueueFilter
+
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise RequestInvalid("filter", f"{pair!r}: give KEY=VALUE")
+        params[key.strip()] = value.strip()
+    unknown = set(params) - set(QueueFilter.__dataclass_fields__)
+    if unknown:
+        raise RequestInvalid("filter", f"unknown key(s): {', '.join(sorted(unknown))}")
+    return QueueFilter.parse(params)
+
+
+def _bulk(
+    action: str,
+    pairs: list[str],
+    *,
+    reason: str | None,
+    months: int | None,
+    officer: str | None,
+    yes: bool,
+    resume: str | None,
+    batch: int,
+    db: str | None,
+    outbox: Path | None,
+) -> None:
+    """A bulk decision from the CLI: preview, or freeze and run it, or resume one."""
+    from notrain.registry import bulk
+
+    with opened(db) as registry:
+        session, days = registry.session, registry.config.due_soon_days
+        if resume is None:
+            selection = bulk.Selection(filter=_parse_filter(pairs))
+            bulk.check_action(action, reason, months)
+            count = bulk.preview(session, selection, now=registry.now(), due_soon_days=days)
+            if not yes:
+                out.print(f"{count} request(s) match; add --yes to {action} them", highlight=False)
+                return
+            job = bulk.start(session, selection, action=action, officer=_officer(officer),
+                             reason=reason, months=months, now=registry.now(),
+                             due_soon_days=days)  # fmt: skip
+            out.print(f"bulk decision {job.job_id}: {job.total} request(s) to {action}",
+                      highlight=False)  # fmt: skip
+            resume = job.job_id
+
+        def report(p: BulkProgress) -> None:
+            out.print(f"  {p.done + p.skipped}/{p.total} ({p.skipped} skipped)", highlight=False)
+
+        done = bulk.run(session, resume, clock=registry.now, size=batch, on_batch=report)
+        send_mail(registry, outbox)
+    out.print(f"bulk decision {done.job_id}: {done.done} decided, {done.skipped} skipped"
+              f"{'' if done.finished else ' (unfinished: run again with --resume)'}",
+              highlight=False)  # fmt: skip
+
+
 @requests_app.command("decide")
 def decide(
-    request_id: Annotated[str, typer.Argument(help="The request id.")],
-    outcome: Annotated[Outcome, typer.Argument(help="accept or reject.")],
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            help="REQUEST_ID and accept or reject; with --filter or --resume, only the outcome.",
+            metavar="[REQUEST_ID] OUTCOME",
+        ),
+    ],
     reason: Annotated[
         str | None, typer.Option(help="Why (required to reject; the requester is told).")
     ] = None,
@@ -121,14 +203,32 @@ def decide(
             "proved address).",
         ),
     ] = False,
+    filters: FilterOption = None,
+    yes: YesOption = False,
+    resume: Annotated[
+        str | None, typer.Option(help="Carry on with an interrupted bulk decision (its id).")
+    ] = None,
+    batch: BatchOption = 500,
     officer: OfficerOption = None,
     db: DbOption = None,
     outbox: OutboxOption = None,
 ) -> None:
-    """Accept or reject a request in review; the requester is told, with the reason."""
+    """Accept or reject a request in review, or every request a filter matches (in
+    batches, each audited and mailed; resumable); the requester is told, with the reason."""
+    from notrain.errors import RequestInvalid
+
+    bulk_mode = bool(filters) or resume is not None
+    if len(words) != (1 if bulk_mode else 2) or words[-1] not in ("accept", "reject"):
+        raise RequestInvalid("outcome", "give REQUEST_ID accept|reject, or accept|reject with "
+                             "--filter (or --resume)")  # fmt: skip
+    outcome = Outcome(words[-1])
+    if bulk_mode:
+        _bulk(outcome.value, filters or [], reason=reason, months=None, officer=officer,
+              yes=yes, resume=resume, batch=batch, db=db, outbox=outbox)  # fmt: skip
+        return
     with opened(db) as registry:
         view = registry.decide(
-            request_id, accept=outcome is Outcome.ACCEPT, officer=_officer(officer),
+            words[0], accept=outcome is Outcome.ACCEPT, officer=_officer(officer),
             reason=reason, identity_checked=identity_checked,
         )  # fmt: skip
         send_mail(registry, outbox)
@@ -137,14 +237,29 @@ def decide(
 
 @requests_app.command("extend")
 def extend(
-    request_id: Annotated[str, typer.Argument(help="The request id.")],
     reason: Annotated[str, typer.Option(help="Why more time is needed; the requester is told.")],
+    request_id: Annotated[
+        str | None, typer.Argument(help="The request id (or use --filter).")
+    ] = None,
     months: Annotated[int, typer.Option(min=1, max=2, help="One or two more months.")] = 2,
+    filters: FilterOption = None,
+    yes: YesOption = False,
+    batch: BatchOption = 500,
     officer: OfficerOption = None,
     db: DbOption = None,
     outbox: OutboxOption = None,
 ) -> None:
-    """Extend a request's deadline by up to two months (Art. 12(3)), with notice."""
+    """Extend a request's deadline by up to two months (Art. 12(3)), with notice; or the
+    deadlines of every request a filter matches."""
+    from notrain.errors import RequestInvalid
+
+    if (request_id is None) == (not filters):
+        raise RequestInvalid("request_id", "give a request id or --filter, not both")
+    if filters:
+        _bulk("extend", filters, reason=reason, months=months, officer=officer, yes=yes,
+              resume=None, batch=batch, db=db, outbox=outbox)  # fmt: skip
+        return
+    assert request_id is not None
     with opened(db) as registry:
         view = registry.extend(request_id, months=months, reason=reason, officer=_officer(officer))
         send_mail(registry, outbox)

@@ -8,22 +8,27 @@ which audits them with the officer's name.
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime
+import threading
+import time
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form
 from markupsafe import Markup
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from notrain.errors import NotrainError, RequestInvalid, RequestStateError
+from notrain.errors import NotrainError, RequestInvalid, RequestNotFound, RequestStateError
 from notrain.portal import sessions
-from notrain.portal.context import portal_of
+from notrain.portal.context import Portal, portal_of
 from notrain.portal.i18n import N_
 from notrain.portal.pages import client_ip, csrf_guard
-from notrain.portal.reports import charts, reports_csv, reports_data
+from notrain.portal.reports import ReportsOut, charts, csv_lines, reports_data
 from notrain.portal.request_access import check_request_id
 from notrain.portal.responses import (
     error_text,
@@ -36,11 +41,19 @@ from notrain.portal.responses import (
 )
 from notrain.portal.security import cookie_name
 from notrain.portal.training import REQUEST_KIND_LABELS
+from notrain.registry import bulk, intake, queue
+from notrain.registry.bulk import Selection
+from notrain.registry.countries import ISO_3166_ALPHA2
+from notrain.registry.models import QUEUE_TABS
 from notrain.registry.officers import normalise_username
 from notrain.registry.service import Registry
 from notrain.registry.states import RequestState
+from notrain.registry.views import QueuePage, QueueRow
 
+log = logging.getLogger("notrain.portal.console")
 LOGIN_WINDOW = 15 * 60
+COUNTRIES = sorted(ISO_3166_ALPHA2)
+_JOB_ID = re.compile(r"bulk-[0-9a-f]{16}")
 # What an officer types is stored as text; PostgreSQL refuses NUL in text, and no other
 # control character but tab and line breaks belongs in a reason or an answer.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -162,47 +175,205 @@ class QueueItem(BaseModel):
     due_soon: bool
 
 
+class TabOut(BaseModel):
+    name: str
+    count: int | None  # None on a search
+
+
 class QueueOut(BaseModel):
     now: datetime
+    tab: str
+    filter: dict[str, str]
+    tabs: list[TabOut]
+    count: int | None  # what the filter matches in this tab (None on a search)
     items: list[QueueItem]
-    overdue: int
-    due_soon: int
+    next_cursor: str | None
+    prev_cursor: str | None
+    overdue: int | None
+    due_soon: int | None
+    search: str | None = None
 
 
-_OPEN = (RequestState.VERIFIED, RequestState.NEEDS_REVIEW, RequestState.ACCEPTED)
+TAB_LABELS = {
+    "decide": N_("To decide"),
+    "export": N_("Accepted, waiting for export"),
+    "code": N_("Awaiting the code"),
+    "closed": N_("Closed"),
+}
 
 
-def queue_data(registry: Registry) -> QueueOut:
-    """Open requests by deadline, with the registry's own overdue and due-soon lists."""
-    views = [v for state in _OPEN for v in registry.list(state=state.value, limit=10_000)]
-    overdue = {v.id for v in registry.list(overdue=True, limit=10_000)}
-    soon = {v.id for v in registry.list(due_soon=True, limit=10_000)}
-    items = [
-        QueueItem(
-            id=v.id,
-            kind=v.kind,
-            state=v.state,
-            country=v.country,
-            member=v.member,
-            review_reasons=v.review_reasons,
-            received_at=v.received_at,
-            due_at=v.due_at,
-            extended_months=v.extended_months,
-            overdue=v.id in overdue,
-            due_soon=v.id in soon,
-        )
-        for v in views
-    ]
-    items.sort(key=lambda i: (i.due_at, i.id))
-    return QueueOut(now=registry.now(), items=items, overdue=len(overdue), due_soon=len(soon))
+def _items(rows: list[QueueRow], reasons: dict[str, list[str]]) -> list[QueueItem]:
+    return [QueueItem(**asdict(r), review_reasons=reasons.get(r.id, [])) for r in rows]
+
+
+def queue_data(
+    registry: Registry,
+    flt: queue.QueueFilter,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    search: str | None = None,
+    size: int = queue.PAGE_SIZE,
+) -> QueueOut:
+    """One page of a tab, the counts of every tab under the same filter, or a search."""
+    now, days = registry.now(), registry.config.due_soon_days
+    session = registry.session
+    counts: dict[str, int | None] = dict.fromkeys(queue.TABS)
+    overdue = soon = None
+    with intake.step(session):
+        if search:
+            # A search answers from one index; the tabs' counts (scans of their indexes)
+            # are left out.
+            rows = queue.search(session, registry.config.secret_key, search, now=now,
+                                due_soon_days=days)  # fmt: skip
+            found = QueuePage(rows, None, None)
+        else:
+            found = queue.page(session, flt, now=now, due_soon_days=days, after=after,
+                               before=before, size=size)  # fmt: skip
+            counts.update(queue.counts(session, flt, now=now, due_soon_days=days))
+            overdue = queue.count(session, replace(flt, overdue=True), now=now,
+                                  due_soon_days=days)  # fmt: skip
+            soon = queue.count(session, replace(flt, due_soon=True), now=now, due_soon_days=days)
+        reasons = queue.review_reasons(session, [r.id for r in found.rows])
+    return QueueOut(
+        now=now, tab=flt.tab, filter=flt.params(),
+        tabs=[TabOut(name=t, count=counts[t]) for t in queue.TABS],
+        count=counts[flt.tab], items=_items(found.rows, reasons), next_cursor=found.next_cursor,
+        prev_cursor=found.prev_cursor, search=search or None, overdue=overdue, due_soon=soon,
+    )  # fmt: skip
+
+
+def _filter_of(request: Request) -> queue.QueueFilter:
+    return queue.QueueFilter.parse(dict(request.query_params))
 
 
 @router.get("")
-def queue(request: Request) -> Response:
+def queue_page(request: Request) -> Response:
+    params = request.query_params
+    flt = _filter_of(request)
     with portal_of(request).registry() as registry:
-        data = queue_data(registry)
-    return render(request, "console/queue.html", data,
-                  context={"kinds": REQUEST_KIND_LABELS, "reasons": REVIEW_TEXT})  # fmt: skip
+        data = queue_data(registry, flt, after=params.get("after"), before=params.get("before"),
+                          search=params.get("q"))  # fmt: skip
+    return render(request, "console/queue.html", data, context=_queue_context())
+
+
+def _queue_context() -> dict[str, Any]:
+    return {"kinds": REQUEST_KIND_LABELS, "tab_labels": TAB_LABELS, "tab_states": QUEUE_TABS,
+            "countries": COUNTRIES, "reasons": REVIEW_TEXT, "urlencode": urlencode}  # fmt: skip
+
+
+# -- bulk decisions -------------------------------------------------------------------------
+
+
+class BulkPreviewOut(BaseModel):
+    action: str
+    reason: str | None
+    months: int | None
+    filter: dict[str, str] | None
+    ids: list[str]
+    count: int
+
+
+class BulkJobOut(BaseModel):
+    job_id: str
+    action: str
+    total: int
+    done: int
+    skipped: int
+    finished: bool
+    skipped_items: list[tuple[str, str]]
+
+
+async def _bulk_form(request: Request) -> tuple[Selection, str, str | None, int | None]:
+    """The selection and the decision a bulk form names (as the preview and the
+    confirmation both send them)."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    action = fields.get("action", "")
+    reason = _typed("reason", fields.get("reason", "")) or None
+    months_text = fields.get("months", "")
+    months = int(months_text) if months_text.isdigit() else None
+    if fields.get("scope") == "ticked":
+        ids = tuple(dict.fromkeys(v for v in form.getlist("ids") if isinstance(v, str)))
+        for request_id in ids:
+            check_request_id(request_id)
+        if not ids:
+            raise RequestInvalid("ids", "tick at least one request, or choose every request "
+                                 "that matches the filter")  # fmt: skip
+        selection = Selection(ids=ids)
+    else:
+        filters = {k.removeprefix("f_"): v for k, v in fields.items() if k.startswith("f_")}
+        selection = Selection(filter=queue.QueueFilter.parse(filters))
+    bulk.check_action(action, reason, months)
+    return selection, action, reason, months
+
+
+@router.post("/bulk/preview")
+async def bulk_preview(request: Request) -> Response:
+    """What a bulk decision would take, for the officer to confirm."""
+    selection, action, reason, months = await _bulk_form(request)
+    portal = portal_of(request)
+    with portal.registry() as registry:
+        count = bulk.preview(registry.session, selection, now=registry.now(),
+                             due_soon_days=registry.config.due_soon_days)  # fmt: skip
+    data = BulkPreviewOut(
+        action=action, reason=reason, months=months if action == "extend" else None,
+        filter=selection.filter.params() if selection.filter else None,
+        ids=list(selection.ids), count=count,
+    )  # fmt: skip
+    return render(request, "console/bulk_preview.html", data, context=_queue_context())
+
+
+def _run_in_background(portal: Portal, app_state: Any, job_id: str) -> None:
+    """Work through a job in a thread of its own; one thread per job per process."""
+    runs: dict[str, threading.Thread] = app_state.__dict__.setdefault("_bulk_runs", {})
+    running = runs.get(job_id)
+    if running is not None and running.is_alive():
+        return
+
+    def work() -> None:
+        try:
+            with portal.registry() as registry:
+                bulk.run(registry.session, job_id, clock=registry.now,
+                         on_batch=lambda _: portal.mail.wake())  # fmt: skip
+        except Exception:  # the job stays unfinished; opening its page resumes it
+            log.exception("bulk decision %s stopped", job_id)
+
+    thread = threading.Thread(target=work, name=f"notrain-{job_id}", daemon=True)
+    runs[job_id] = thread
+    thread.start()
+
+
+@router.post("/bulk")
+async def bulk_confirm(request: Request, officer: Officer) -> Response:
+    """Freeze the confirmed selection into a job and start it."""
+    selection, action, reason, months = await _bulk_form(request)
+    portal = portal_of(request)
+    with portal.registry() as registry:
+        started = bulk.start(
+            registry.session, selection, action=action, officer=officer.officer, reason=reason,
+            months=months, now=registry.now(), due_soon_days=registry.config.due_soon_days,
+        )  # fmt: skip
+    _run_in_background(portal, request.app.state, started.job_id)
+    return redirect(request, f"/console/bulk/{started.job_id}")
+
+
+@router.get("/bulk/{job_id}")
+def bulk_job(request: Request, job_id: str) -> Response:
+    """A bulk decision's progress; an unfinished one left by a stopped process resumes."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise RequestNotFound("no bulk decision has this id")
+    portal = portal_of(request)
+    with portal.registry() as registry:
+        progress = bulk.progress(registry.session, job_id)
+        skipped = bulk.skipped_items(registry.session, job_id)
+    if not progress.finished:
+        _run_in_background(portal, request.app.state, job_id)
+    data = BulkJobOut(**asdict(progress), skipped_items=list(skipped))
+    return render(request, "console/bulk_job.html", data, context=_queue_context())
+
+
+_OPEN = (RequestState.VERIFIED, RequestState.NEEDS_REVIEW, RequestState.ACCEPTED)
 
 
 # -- one request ----------------------------------------------------------------------------
@@ -220,8 +391,9 @@ class RequestPage(BaseModel):
 def request_data(registry: Registry, request_id: str) -> RequestPage:
     check_request_id(request_id)
     view = registry.get(request_id)
-    overdue = any(v.id == request_id for v in registry.list(overdue=True, limit=10_000))
-    soon = any(v.id == request_id for v in registry.list(due_soon=True, limit=10_000))
+    now, is_open = registry.now(), view.state in _OPEN
+    overdue = is_open and view.due_at < now
+    soon = is_open and now <= view.due_at <= now + timedelta(days=registry.config.due_soon_days)
     return RequestPage(
         request=view.as_dict(),
         overdue=overdue,
@@ -343,10 +515,27 @@ def audit(request: Request) -> Response:
     return render(request, "console/audit.html", data)
 
 
+REPORTS_MAX_AGE = 60.0  # seconds a computed report is served before it is made again
+
+
+def _reports_cached(portal: Portal, app_state: Any) -> ReportsOut:
+    """The report, computed at most once a minute per process: its grouped scans take
+    seconds on a registry of millions, and a figure a minute old serves a report well
+    (the page says when it was computed; the CSV export is always live)."""
+    kept: dict[str, Any] = app_state.__dict__  # Starlette's State keeps its own dict apart
+    lock: threading.Lock = kept.setdefault("_reports_lock", threading.Lock())
+    with lock:
+        cached: tuple[float, ReportsOut] | None = kept.get("_reports")
+        if cached is None or time.monotonic() - cached[0] > REPORTS_MAX_AGE:
+            with portal.registry() as registry:
+                cached = (time.monotonic(), reports_data(registry))
+            kept["_reports"] = cached
+        return cached[1]
+
+
 @router.get("/reports")
 def reports(request: Request) -> Response:
-    with portal_of(request).registry() as registry:
-        data = reports_data(registry)
+    data = _reports_cached(portal_of(request), request.app.state)
     _ = gettext_of(request)
 
     def label(kind: str) -> str:
@@ -359,10 +548,8 @@ def reports(request: Request) -> Response:
 
 @router.get("/reports.csv")
 def reports_export(request: Request) -> Response:
-    with portal_of(request).registry() as registry:
-        text = reports_csv(registry)
-    return Response(
-        text,
+    return StreamingResponse(
+        csv_lines(portal_of(request).registry),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": 'attachment; filename="notrain-requests.csv"',

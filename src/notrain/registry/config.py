@@ -26,6 +26,7 @@ class RegistryConfig:
     retry_seconds: int = 60
     due_soon_days: int = 7
     mail_batch_size: int = 100
+    code_reminder_hours: int = 24
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryConfig:
@@ -47,6 +48,7 @@ class RegistryConfig:
             retry_seconds=settings.mail_retry_seconds,
             due_soon_days=settings.due_soon_days,
             mail_batch_size=settings.mail_batch_size,
+            code_reminder_hours=settings.code_reminder_hours,
         )
 
 

@@ -26,6 +26,7 @@ from notrain.registry.config import RegistryConfig
 from notrain.registry.deadlines import due_at
 from notrain.registry.forms import CleanRequest
 from notrain.registry.models import Request, RequestIdentifier, RequestSubject
+from notrain.registry.queue import email_hash
 from notrain.registry.states import AUTO_ACCEPTED_KINDS, RequestKind, RequestState, transition
 from notrain.registry.views import REVIEW_REASONS, Outcome, Receipt, beyond_address
 
@@ -129,6 +130,7 @@ def create(
         received_at=received,
         due_at=due_at(received),
         extended_months=0,
+        email_hash=email_hash(config.secret_key, clean.email),
         identifiers=[RequestIdentifier(kind=i.kind, value=i.value) for i in clean.identifiers],
     )
     session.add(request)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -98,6 +99,8 @@ class Request(Base):
     merged_into: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
     # A keyed hash of the submitting client's network, to count codes per client.
     client_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    # HMAC-SHA256(secret key, address), for the console's search (migration 0009).
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
     identifiers: Mapped[list[RequestIdentifier]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestIdentifier.id"
@@ -107,6 +110,33 @@ class Request(Base):
         cascade="all, delete-orphan",
         order_by="RequestSubject.subject_id",
     )
+
+
+# The queue's partial indexes, one per tab of the console (migration 0009).
+QUEUE_TABS: dict[str, tuple[str, ...]] = {
+    "decide": ("needs_review", "verified"),
+    "export": ("accepted",),
+    "code": ("submitted",),
+    "closed": ("applied", "rejected"),
+}
+QUEUE_COLUMNS = ("due_at", "id", "kind", "country", "member", "received_at", "state",
+                 "extended_months")  # fmt: skip
+
+
+def tab_predicate(states: tuple[str, ...]) -> str:
+    """A tab's condition as literal SQL: a partial index is used only for the very same
+    terms, never for bound parameters."""
+    return "state IN (" + ", ".join(f"'{s}'" for s in states) + ")"
+
+
+for _tab, _states in QUEUE_TABS.items():
+    Index(
+        f"ix_requests_tab_{_tab}",
+        *(Request.__table__.c[c] for c in QUEUE_COLUMNS),
+        sqlite_where=text(tab_predicate(_states)),
+        postgresql_where=text(tab_predicate(_states)),
+    )
+Index("ix_requests_received_at", Request.__table__.c.received_at, Request.__table__.c.id)
 
 
 class RequestIdentifier(Base):
@@ -313,6 +343,35 @@ class ConsoleSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BulkJob(Base):
+    """A confirmed bulk decision: what, by whom, on which selection, and how far it got."""
+
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    officer: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # accept, reject, extend
+    reason: Mapped[str | None] = mapped_column(Text)
+    months: Mapped[int | None] = mapped_column(Integer)
+    selection: Mapped[str] = mapped_column(Text)  # the filter or the ticked ids, as JSON
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BulkItem(Base):
+    """One request of a bulk decision; ``outcome`` is set when it has been handled."""
+
+    __tablename__ = "bulk_items"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("bulk_jobs.id"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(REQUEST_ID_MAX), primary_key=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # done, skipped
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 def row_dict(row: Base) -> dict[str, Any]:

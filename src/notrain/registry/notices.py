@@ -37,9 +37,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 EXTENDED = "extended"
 ANSWERED = "answered"
-# A fresh code for a request still awaiting one (queued by the console's reminders; the
-# same value as verification.REMINDER_TEMPLATE on the branch that adds them).
-REMINDER = "code_reminder"
+REMINDER = verification.REMINDER_TEMPLATE  # a fresh code for a request awaiting one
 CODED = (VERIFICATION, REMINDER)
 
 # What was asked, as a line of its own (a label, never spliced into a sentence: that would

@@ -41,6 +41,7 @@ from notrain.registry.forms import RequestForm, clean
 from notrain.registry.imports import ImportResult, import_requests
 from notrain.registry.models import AuditEvent, Request
 from notrain.registry.officers import OfficerView, authenticate, create_officer
+from notrain.registry.reminders import queue_reminders
 from notrain.registry.views import (
     Outcome,
     PublicStatus,
@@ -260,6 +261,9 @@ class Registry:
         )
 
     def deliver_mail(self, transport: Transport, limit: int = 500) -> DeliveryReport:
+        queue_reminders(
+            self.session, self.config.code_reminder_hours, self.config.codes, now=self.now()
+        )
         return deliver_due(
             self.session,
             transport,

@@ -43,6 +43,7 @@ from notrain.errors import (
 from notrain.registry.models import QueuedMail, Request, VerificationCode, VerificationLoad
 
 CODE_TEMPLATE = "verification_code"
+REMINDER_TEMPLATE = "code_reminder"  # a reminder carries a code too, and counts as one
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 
@@ -151,7 +152,7 @@ def _sent(
         func.min(QueuedMail.created_at),
     ).where(
         QueuedMail.to_address == email,
-        QueuedMail.template == CODE_TEMPLATE,
+        QueuedMail.template.in_((CODE_TEMPLATE, REMINDER_TEMPLATE)),
         QueuedMail.created_at > day_ago,
     )
     if per_client:

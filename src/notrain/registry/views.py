@@ -191,3 +191,40 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A request as the console's queue lists it: never its address or names."""
+
+    id: str
+    kind: str
+    state: str
+    country: str
+    member: bool | None
+    received_at: datetime
+    due_at: datetime
+    extended_months: int
+    overdue: bool
+    due_soon: bool
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue, and the cursors of the pages beside it (None: no more)."""
+
+    rows: list[QueueRow]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    """Where a bulk decision stands."""
+
+    job_id: str
+    action: str
+    total: int
+    done: int
+    skipped: int
+    finished: bool
