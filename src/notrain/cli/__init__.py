@@ -56,6 +56,9 @@ def _register() -> None:
     from notrain.cli import doctor
 
     doctor.register(app)
+    from notrain.cli import proofs
+
+    proofs.register(app)
 
 
 _register()

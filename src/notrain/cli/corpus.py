@@ -379,6 +379,20 @@ def dataset_verify(
             "s3a://…; read through Spark's Hadoop file systems) [NOTRAIN_SPARK_MASTER]."
         ),
     ],
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit",
+            help="Also recompute the dataset's commitment to the people in it from its "
+            "lineage (needs --commitment-key and --key, or this registry's own key).",
+        ),
+    ] = False,
+    commitment_key: Annotated[
+        str | None, typer.Option(help="The commitment key the registry gave the auditor (hex).")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="The registry's public key (hex or file).")
+    ] = None,
 ) -> None:
     """Check every file of a dataset against the sha256 in its manifest."""
     from notrain.corpus.dataset import verify
@@ -390,6 +404,10 @@ def dataset_verify(
 
         storage = create_engine("spark", spark_master=get_settings().spark_master).storage(path)
     problems = verify(path, storage)
+    if audit and not problems:
+        from notrain.cli.proofs import audit_dataset
+
+        problems = audit_dataset(Path(path), commitment_key, key)
     if problems:
         for problem in problems:
             err.print(f"{path}: {problem}", highlight=False, markup=False)

@@ -43,10 +43,13 @@ def catalogue(db: str | None) -> Iterator[Session]:
 
 def record_dataset(path: Path, db: str | None) -> str:
     """Catalogue a freshly published dataset; returns its id."""
+    from notrain.cli.proofs import commit_dataset
     from notrain.lineage.catalogue import register_dataset
 
     with catalogue(db) as session:
-        return register_dataset(session, path).id
+        dataset_id = register_dataset(session, path).id
+        commit_dataset(path, session)
+        return dataset_id
 
 
 def dataset_register(

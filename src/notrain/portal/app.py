@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from notrain import __version__
 from notrain.errors import DatabaseError, NotrainError
 from notrain.mail.transport import Transport
-from notrain.portal import api, console, pages
+from notrain.portal import api, console, pages, transparency
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware
 from notrain.portal.models import ErrorResponse, Health
@@ -56,9 +56,11 @@ def create_app(
         if deliver_mail:
             portal.mail.start()
             portal.mail.wake()
+        transparency.start(proofs, portal)
         try:
             yield
         finally:
+            proofs.sealer.stop()
             portal.close()
 
     app = FastAPI(
@@ -86,6 +88,7 @@ def create_app(
     app.include_router(console.login_router)
     app.include_router(console.router)
     app.include_router(api.router)
+    proofs = transparency.install(app, portal)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", response_model=Health, tags=["operations"],

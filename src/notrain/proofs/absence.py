@@ -89,7 +89,7 @@ def commitment_message(commitment: dict[str, Any]) -> bytes:
     )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -119,7 +119,7 @@ def make_commitment(dataset: Path, key: LogKey, now: datetime) -> dict[str, Any]
     commitment: dict[str, Any] = {
         "format": FORMAT,
         "dataset_id": dataset_id,
-        "manifest_sha256": _sha256(dataset / MANIFEST),
+        "manifest_sha256": file_sha256(dataset / MANIFEST),
         "as_of": moment(datetime.fromisoformat(str(manifest["as_of"]))),
         "people": len(values),
         "root": tree([leaf_hash(v) for v in values]).root(len(values)).hex(),
@@ -262,7 +262,7 @@ def audit_commitment(dataset: Path, commitment_key: bytes, public: bytes) -> Aud
         verify_signature(public, commitment_message(commitment), commitment["signature"])
     except ProofError as exc:
         problems.append(f"{COMMITMENT}: {exc}")
-    if _sha256(dataset / MANIFEST) != commitment["manifest_sha256"]:
+    if file_sha256(dataset / MANIFEST) != commitment["manifest_sha256"]:
         problems.append(f"{COMMITMENT}: made for another manifest")
     values = commitment_values(commitment_key, dataset_id, people_present(dataset))
     if len(values) != int(commitment["people"]):
