@@ -45,7 +45,8 @@ def create_app(
     """The portal on ``settings`` (default: the environment). The database is migrated now.
 
     ``deliver_mail=False`` leaves queued mail for another process (``notrain mail
-    deliver``) instead of the portal's own delivery thread.
+    deliver``) instead of the portal's own delivery thread, and the transparency log's
+    sealing to ``notrain proof seal`` or to a receipt's request (which seals on demand).
     """
     settings = settings or get_settings()
     portal = Portal.from_settings(settings, clock=clock, transport=transport)
@@ -56,11 +57,11 @@ def create_app(
         if deliver_mail:
             portal.mail.start()
             portal.mail.wake()
-        transparency.start(proofs, portal)
+            proofs.start()
         try:
             yield
         finally:
-            proofs.sealer.stop()
+            proofs.stop()
             portal.close()
 
     app = FastAPI(

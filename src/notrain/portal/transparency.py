@@ -11,7 +11,6 @@ is decided by one dependency, :func:`requester_access`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -34,10 +33,33 @@ from notrain.proofs.sealer import Sealer, defer_chaining
 from notrain.registry.models import Dataset
 
 
-@dataclass
 class Transparency:
-    key: LogKey
-    sealer: Sealer
+    """The log's key (read or made on first use) and the process's sealer, if it runs one."""
+
+    def __init__(self, portal: Portal) -> None:
+        self.portal = portal
+        self._key: LogKey | None = None
+        self.sealer: Sealer | None = None
+
+    @property
+    def key(self) -> LogKey:
+        if self._key is None:
+            self._key = load_log_key(self.portal.settings)
+        return self._key
+
+    def start(self) -> None:
+        """Seal in this process, in batches; its commits then leave the chaining to it."""
+        bind = self.portal.factory.kw.get("bind")
+        if bind is not None:
+            defer_chaining(bind)
+        interval = self.portal.settings.transparency_seal_ms / 1000
+        self.sealer = Sealer(self.portal.factory, self.key, self.portal.clock, interval)
+        self.sealer.start()
+
+    def stop(self) -> None:
+        if self.sealer is not None:
+            self.sealer.stop()
+            self.sealer = None
 
 
 def transparency_of(request: Request) -> Transparency:
@@ -46,20 +68,12 @@ def transparency_of(request: Request) -> Transparency:
 
 
 def install(app: FastAPI, portal: Portal) -> Transparency:
-    """Register the routes; the caller starts and stops the sealer with the app."""
-    key = load_log_key(portal.settings)
-    sealer = Sealer(portal.factory, key, portal.clock, portal.settings.transparency_seal_ms / 1000)
-    app.state.transparency = Transparency(key, sealer)
+    """Register the routes; the app starts and stops the sealer with its lifespan."""
+    state = Transparency(portal)
+    app.state.transparency = state
     app.include_router(router)
     app.include_router(api)
-    return app.state.transparency  # type: ignore[no-any-return]
-
-
-def start(state: Transparency, portal: Portal) -> None:
-    bind = portal.factory.kw.get("bind")
-    if bind is not None:
-        defer_chaining(bind)
-    state.sealer.start()
+    return state
 
 
 RequestId = Annotated[str, Path(max_length=64, description="The id the receipt gave.")]

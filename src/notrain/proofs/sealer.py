@@ -64,11 +64,12 @@ class Sealer:
         self._wake.set()
 
     def stop(self) -> None:
+        if self._thread is None:
+            return
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._thread.join(timeout=30)
+        self._thread = None
         self.seal_once()  # what the last requests committed is sealed before the process ends
 
     def seal_once(self) -> int:

@@ -1,0 +1,12 @@
+from tests.proofs.fixtures import log_key, standalone  # noqa: F401 - fixtures
+from tests.registry.fixtures import (  # noqa: F401 - fixtures
+    accounts_path,
+    backend,
+    clock,
+    config,
+    database_url,
+    outbox,
+    person,
+    registry,
+    session,
+)
