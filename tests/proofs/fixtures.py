@@ -27,7 +27,8 @@ def log_key() -> LogKey:
 def standalone() -> ModuleType:
     """The stand-alone verifier, loaded as a module for in-process checks."""
     spec = importlib.util.spec_from_file_location("verify_receipt", SCRIPT)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

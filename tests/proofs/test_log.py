@@ -52,17 +52,29 @@ def _mutations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     change("head root", lambda d: d["tree_head"].update(root=flip(d["tree_head"]["root"], 5)))
     change("head size", lambda d: d["tree_head"].update(size=d["tree_head"]["size"] + 1))
     change("head time", lambda d: d["tree_head"].update(time=flip(d["tree_head"]["time"], 3)))
-    change("signature", lambda d: d["tree_head"].update(signature=flip(d["tree_head"]["signature"], 10)))  # noqa: E501
+    change(
+        "signature",
+        lambda d: d["tree_head"].update(signature=flip(d["tree_head"]["signature"], 10)),
+    )
     change("request id", lambda d: d.update(request_id=flip(d["request_id"], 8)))
     change("kind", lambda d: d.update(kind="consent"))
     change("state", lambda d: d.update(state="rejected"))
     for i, step in enumerate(document["steps"]):
         leaf = step["leaf"]
         at = leaf.index(step["time"][:4]) + 3  # a digit of the event's year
-        change(f"step {i} leaf", lambda d, i=i, at=at: d["steps"][i].update(leaf=flip(leaf, at)))
-        change(f"step {i} index", lambda d, i=i: d["steps"][i].update(leaf_index=step["leaf_index"] + 1))  # noqa: E501
+        change(
+            f"step {i} leaf",
+            lambda d, i=i, at=at, leaf=leaf: d["steps"][i].update(leaf=flip(leaf, at)),
+        )
+        change(
+            f"step {i} index",
+            lambda d, i=i, step=step: d["steps"][i].update(leaf_index=step["leaf_index"] + 1),
+        )
         change(f"step {i} state", lambda d, i=i: d["steps"][i].update(state="rejected"))
-        change(f"step {i} time", lambda d, i=i: d["steps"][i].update(time=flip(step["time"], 18)))
+        change(
+            f"step {i} time",
+            lambda d, i=i, step=step: d["steps"][i].update(time=flip(step["time"], 18)),
+        )
         for j, node in enumerate(step["inclusion_proof"]):
             change(
                 f"step {i} proof {j}",
@@ -103,7 +115,8 @@ def test_receipts_verify_and_a_changed_byte_fails(
             standalone.check_receipt(changed, log_key.public)
         del name
     code, output = run_standalone(mutations[0][1], tmp_path, log_key.public)
-    assert code == 1 and "DOES NOT HOLD" in output
+    assert code == 1
+    assert "DOES NOT HOLD" in output
 
     other = LogKey.__new__(LogKey)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -124,11 +137,13 @@ def test_the_log_only_grows_and_a_rewritten_log_fails(
     clock.advance(minutes=5)
     person.request(BOB, country="FR")
     second = log.seal(session, log_key, clock()).head
-    assert second is not None and second.size > first.size
+    assert second is not None
+    assert second.size > first.size
     assert log.seal(session, log_key, clock()).head is None  # nothing new: no new head
     assert log.verify_growth(session, first, log_key.public) == second
     report = log.verify_tree(session, log_key.public)
-    assert report.problems == [] and report.sealed == report.leaves == second.size
+    assert report.problems == []
+    assert report.sealed == report.leaves == second.size
     session.rollback()
 
     # The operator rewrites history: changes an event sealed under the first head, and
@@ -141,9 +156,10 @@ def test_the_log_only_grows_and_a_rewritten_log_fails(
     session.execute(text("DELETE FROM log_heads"))
     session.commit()
     rewritten = log.seal(session, log_key, clock()).head
-    assert rewritten is not None and rewritten.size == second.size
+    assert rewritten is not None
+    assert rewritten.size == second.size
     assert log.verify_tree(session, log_key.public).problems == []  # consistent in itself
-    with pytest.raises(ProofError, match="rewritten|earlier root"):
+    with pytest.raises(ProofError, match=r"rewritten|earlier root"):
         log.verify_growth(session, first, log_key.public)  # but not with the saved head
     session.rollback()
 
@@ -195,7 +211,8 @@ def test_deferred_commits_do_not_wait_for_the_head(
                 person = Requester(Registry(session, config, None, clock), outbox)
                 request_id = person.submit(ALICE)  # commits while the head is held
                 staged = session.scalar(select(func.count()).select_from(AuditStaging))
-                assert staged and staged > 0
+                assert staged
+                assert staged > 0
                 chained = session.execute(
                     text("SELECT count(*) FROM audit_events WHERE request_id = :r"),
                     {"r": request_id},
@@ -205,7 +222,8 @@ def test_deferred_commits_do_not_wait_for_the_head(
             other.rollback()
         with factory() as session:
             result = log.seal(session, log_key, clock())
-            assert result.chained == staged and result.head is not None
+            assert result.chained == staged
+            assert result.head is not None
             assert session.scalar(select(func.count()).select_from(AuditStaging)) == 0
             document = build_receipt(session, log_key, request_id, clock())
         verify_receipt(document, log_key.public)
@@ -237,11 +255,13 @@ def test_an_existing_registry_is_migrated_and_its_old_chain_stays_verifiable(
     factory = session_factory(database_url)  # migrates to the newest revision
     with factory() as session:
         before = session.scalar(select(func.count()).select_from(AuditEvent))
-        assert before and before >= 3
+        assert before
+        assert before >= 3
         assert session.scalar(select(func.count()).select_from(LogNode)) == 0
         assert audit.verify(session).intact
         head = log.seal(session, log_key, clock()).head
-        assert head is not None and head.size == before
+        assert head is not None
+        assert head.size == before
         assert audit.verify(session).intact
         assert log.verify_tree(session, log_key.public).problems == []
         assert session.scalar(select(func.count()).select_from(LogHead)) == 1

@@ -207,7 +207,8 @@ def verify_absence(document: dict[str, Any], public: bytes | None = None) -> str
         raise ProofInvalid(str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofInvalid(f"the proof is malformed: {type(exc).__name__}: {exc}") from None
-    return f"proof of absence for request {document.get('request_id')}: {checked} datasets hold"
+    request_id = document.get("request_id")
+    return f"proof of absence for request {request_id} holds for {checked} datasets"
 
 
 def _verify_one(proof: dict[str, Any], key: bytes, secret: bytes, user_id: int) -> None:
