@@ -10,3 +10,4 @@ from tests.registry.fixtures import (  # noqa: F401 - fixtures
     registry,
     session,
 )
+from tests.portal.fixtures import app, client, portal_settings  # noqa: F401 - fixtures

@@ -11,6 +11,7 @@ is decided by one dependency, :func:`requester_access`.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from notrain.portal.responses import render
 from notrain.proofs import log
 from notrain.proofs.absence import read_commitment
 from notrain.proofs.keys import LogKey, load_log_key
-from notrain.proofs.receipts import build_receipt
+from notrain.proofs.receipts import build_receipt, mail_attachments
 from notrain.proofs.requester import absence_document
 from notrain.proofs.sealer import Sealer, defer_chaining
 from notrain.registry.models import Dataset
@@ -62,6 +63,15 @@ class Transparency:
             self.sealer = None
 
 
+def _attachments(state: Transparency) -> Any:
+    def attach(session: Any, template: str, request: Any) -> list[tuple[str, bytes]]:
+        hook: Any = mail_attachments(state.key)
+        attached: list[tuple[str, bytes]] = hook(session, template, request)
+        return attached
+
+    return attach
+
+
 def transparency_of(request: Request) -> Transparency:
     state: Transparency = request.app.state.transparency
     return state
@@ -71,6 +81,8 @@ def install(app: FastAPI, portal: Portal) -> Transparency:
     """Register the routes; the app starts and stops the sealer with its lifespan."""
     state = Transparency(portal)
     app.state.transparency = state
+    # The registry's notices carry the request's receipt (the key is read when one is sent).
+    portal.config = replace(portal.config, attachments=_attachments(state))
     app.include_router(router)
     app.include_router(api)
     return state

@@ -116,28 +116,34 @@ class SealResult:
 def seal(session: Session, key: LogKey, now: datetime) -> SealResult:
     """Append every committed event not yet in the tree and sign the new head; one
     transaction, committed here. A tree that did not grow gets no new head."""
-    result = SealResult()
     try:
-        _lock(session)
-        result.chained = audit.catch_up(session)
-        size = tree_size(session)
-        last_seq = int(session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0)
-        if last_seq > size:
-            leaves = [leaf_hash(leaf_data(e)) for e in _events_after(session, size)]
-            _append(session, size, leaves)
-            result.sealed = len(leaves)
-            size += len(leaves)
-            root = Subtrees(StoredNodes(session)).root(size)
-            head = sign_head(key, size, root, now)
-            session.add(
-                LogHead(size=size, root=head.root, signed_at=now, time=head.time,
-                        signature=head.signature, key_id=head.key_id)
-            )  # fmt: skip
-            result.head = head
+        result = append(session, key, now)
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    return result
+
+
+def append(session: Session, key: LogKey, now: datetime) -> SealResult:
+    """What :func:`seal` does, in the caller's transaction (which commits it or not)."""
+    result = SealResult()
+    _lock(session)
+    result.chained = audit.catch_up(session)
+    size = tree_size(session)
+    last_seq = int(session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0)
+    if last_seq > size:
+        leaves = [leaf_hash(leaf_data(e)) for e in _events_after(session, size)]
+        _append(session, size, leaves)
+        result.sealed = len(leaves)
+        size += len(leaves)
+        root = Subtrees(StoredNodes(session)).root(size)
+        head = sign_head(key, size, root, now)
+        session.add(
+            LogHead(size=size, root=head.root, signed_at=now, time=head.time,
+                    signature=head.signature, key_id=head.key_id)
+        )  # fmt: skip
+        result.head = head
     return result
 
 

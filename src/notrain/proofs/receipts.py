@@ -44,9 +44,12 @@ def _steps(session: Session, request_id: str) -> list[AuditEvent]:
     )
 
 
-def build_receipt(session: Session, key: LogKey, request_id: str, now: datetime) -> dict[str, Any]:
+def build_receipt(
+    session: Session, key: LogKey, request_id: str, now: datetime, *, commit: bool = True
+) -> dict[str, Any]:
     """The receipt of every step of ``request_id`` so far, sealing the log first if a step
-    is not in it yet (the sealer commits; the caller's session is then fresh)."""
+    is not in it yet: in a transaction of its own, or with ``commit=False`` in the caller's
+    (a mail delivery's, whose commit keeps it)."""
     request = session.get(Request, request_id)
     if request is None:
         raise RequestNotFound(f"no request {request_id!r}")
@@ -54,8 +57,11 @@ def build_receipt(session: Session, key: LogKey, request_id: str, now: datetime)
     events = _steps(session, request_id)
     head = log.latest_head(session)
     if events and (head is None or head.size < events[-1].seq):
-        session.rollback()
-        log.seal(session, key, now)
+        if commit:
+            session.rollback()
+            log.seal(session, key, now)
+        else:
+            log.append(session, key, now)
         head = log.latest_head(session)
     assert head is not None or not events
     steps = []
@@ -164,3 +170,19 @@ def verify_receipt(document: dict[str, Any], public: bytes | None = None) -> Ver
         key_id(key),
         from_document,
     )
+
+
+NOTICES = ("accepted", "needs_review", "rejected", "answered")
+
+
+def mail_attachments(key: LogKey) -> Any:
+    """The registry's mail hook: a request's notices carry its receipt as JSON."""
+
+    def attach(session: Session, template: str, request: Request) -> list[tuple[str, bytes]]:
+        if template not in NOTICES:
+            return []
+        document = build_receipt(session, key, request.id, datetime.now(UTC), commit=False)
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return [(f"{request.id}-receipt.json", text.encode("utf-8"))]
+
+    return attach

@@ -201,6 +201,11 @@ def renderer(config: RegistryConfig) -> Renderer:
                 body=body + _SIGNATURE,
                 at=now,
             )
+            if config.attachments is not None and request is not None:
+                for name, data in config.attachments(session, row.template, request):
+                    message.add_attachment(
+                        data, maintype="application", subtype="json", filename=name
+                    )
             out.append(Rendered(message, on_sent))
         return out
 
