@@ -1,3 +1,4 @@
+from tests.portal.fixtures import app, client, portal_settings  # noqa: F401 - fixtures
 from tests.proofs.fixtures import log_key, standalone  # noqa: F401 - fixtures
 from tests.registry.fixtures import (  # noqa: F401 - fixtures
     accounts_path,
@@ -10,4 +11,3 @@ from tests.registry.fixtures import (  # noqa: F401 - fixtures
     registry,
     session,
 )
-from tests.portal.fixtures import app, client, portal_settings  # noqa: F401 - fixtures
