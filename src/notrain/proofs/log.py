@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from notrain.proofs.heads import TreeHead, sign_head
@@ -67,8 +67,45 @@ class StoredNodes:
         return found
 
 
+class _Recorder:
+    """A stand-in source that notes which nodes a computation reads (its shape does not
+    depend on their values), so they can be fetched in one query."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[int, int]] = set()
+
+    def perfect(self, level: int, index: int) -> bytes:
+        self.keys.add((level, index))
+        return EMPTY_ROOT
+
+
+def _load(nodes: StoredNodes, keys: set[tuple[int, int]]) -> None:
+    wanted = sorted(keys - nodes.cache.keys())
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = nodes.session.execute(
+            select(LogNode.level, LogNode.idx, LogNode.hash).where(
+                tuple_(LogNode.level, LogNode.idx).in_(chunk)
+            )
+        )
+        for level, index, value in rows:
+            nodes.cache[(level, index)] = bytes.fromhex(value)
+
+
+def inclusion_proofs(session: Session, indices: list[int], size: int) -> list[list[bytes]]:
+    """Inclusion proofs of several leaves in the tree of ``size``, read in one query."""
+    recorder = _Recorder()
+    for index in indices:
+        Subtrees(recorder).inclusion(index, size)
+    nodes = StoredNodes(session)
+    _load(nodes, recorder.keys)
+    tree = Subtrees(nodes)
+    return [tree.inclusion(index, size) for index in indices]
+
+
 def tree_size(session: Session) -> int:
-    return int(session.scalar(select(func.count()).where(LogNode.level == 0)) or 0)
+    """How many events the tree holds: every growth is signed, so the largest head's size."""
+    return int(session.scalar(select(func.max(LogHead.size))) or 0)
 
 
 def _lock(session: Session) -> None:

@@ -24,7 +24,7 @@ from notrain.proofs import log
 from notrain.proofs.heads import TreeHead
 from notrain.proofs.keys import LogKey, key_id
 from notrain.proofs.merkle import ProofError, leaf_hash, verify_inclusion
-from notrain.registry.models import AuditEvent, Request
+from notrain.registry.models import AuditEvent, AuditStaging, Request
 
 FORMAT = "notrain-receipt/1"
 STEP_ACTIONS = ("submitted", "transition")
@@ -56,26 +56,29 @@ def build_receipt(
     kind = request.kind
     events = _steps(session, request_id)
     head = log.latest_head(session)
-    if events and (head is None or head.size < events[-1].seq):
+    staged = session.scalar(
+        select(AuditStaging.id).where(AuditStaging.request_id == request_id).limit(1)
+    )  # a step of a deferring session, not chained yet
+    if staged is not None or (events and (head is None or head.size < events[-1].seq)):
         if commit:
             session.rollback()
             log.seal(session, key, now)
         else:
             log.append(session, key, now)
+        events = _steps(session, request_id)
         head = log.latest_head(session)
     assert head is not None or not events
     steps = []
-    for event in events:
-        assert head is not None
+    indices = [event.seq - 1 for event in events]
+    proofs = log.inclusion_proofs(session, indices, head.size) if head is not None else []
+    for event, proof in zip(events, proofs, strict=True):
         steps.append(
             {
                 "state": _state_of(event.action, json.loads(event.detail)),
                 "time": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
                 "leaf_index": event.seq - 1,
                 "leaf": log.leaf_data(event).decode("utf-8"),
-                "inclusion_proof": [
-                    p.hex() for p in log.inclusion_proof(session, event.seq - 1, head.size)
-                ],
+                "inclusion_proof": [p.hex() for p in proof],
             }
         )
     return {
