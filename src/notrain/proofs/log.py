@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ from notrain.registry.models import AuditEvent, AuditHead, LogHead, LogNode
 _BATCH = 5000
 
 
-def leaf_data(event: AuditEvent) -> bytes:
+def leaf_data(event: AuditEvent | Any) -> bytes:
     """The bytes of an event's leaf: the audit chain's own payload for it."""
     moment = event.at.astimezone(UTC).isoformat(timespec="microseconds")
     payload = json.dumps(
@@ -189,8 +190,11 @@ def _head_of(row: LogHead) -> TreeHead:
 
 
 def latest_head(session: Session) -> TreeHead | None:
-    row = session.scalars(select(LogHead).order_by(LogHead.size.desc()).limit(1)).first()
-    return _head_of(row) if row is not None else None
+    h = LogHead
+    row = session.execute(
+        select(h.size, h.root, h.time, h.signature, h.key_id).order_by(h.size.desc()).limit(1)
+    ).first()
+    return TreeHead(*row) if row is not None else None
 
 
 def head_at(session: Session, size: int) -> TreeHead | None:

@@ -34,12 +34,14 @@ def _state_of(action: str, detail: dict[str, Any]) -> str:
     return "submitted" if action == "submitted" else str(detail.get("to_state"))
 
 
-def _steps(session: Session, request_id: str) -> list[AuditEvent]:
+def _steps(session: Session, request_id: str) -> list[Any]:
+    """The request's step events, as plain rows (they are only read)."""
+    e = AuditEvent
     return list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.request_id == request_id, AuditEvent.action.in_(STEP_ACTIONS))
-            .order_by(AuditEvent.seq)
+        session.execute(
+            select(e.seq, e.at, e.actor, e.action, e.request_id, e.detail, e.prev_hash)
+            .where(e.request_id == request_id, e.action.in_(STEP_ACTIONS))
+            .order_by(e.seq)
         )
     )
 
