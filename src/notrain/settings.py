@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         description="Where the generated transparency log key is kept (PEM, mode 0600) when "
         "NOTRAIN_TRANSPARENCY_KEY is unset.",
     )
+    transparency_mail_receipts: bool = Field(
+        True,
+        description="Attach the request's receipt (JSON) to the notices the portal mails "
+        "after a code is confirmed (acceptance, review, rejection, answer).",
+    )
     transparency_seal_ms: int = Field(
         200,
         gt=0,

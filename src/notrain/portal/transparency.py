@@ -81,8 +81,9 @@ def install(app: FastAPI, portal: Portal) -> Transparency:
     """Register the routes; the app starts and stops the sealer with its lifespan."""
     state = Transparency(portal)
     app.state.transparency = state
-    # The registry's notices carry the request's receipt (the key is read when one is sent).
-    portal.config = replace(portal.config, attachments=_attachments(state))
+    if portal.settings.transparency_mail_receipts:
+        # The registry's notices carry the request's receipt (the key is read when one is sent).
+        portal.config = replace(portal.config, attachments=_attachments(state))
     app.include_router(router)
     app.include_router(api)
     return state
