@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from notrain.proofs.keys import LogKey
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_receipt.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "src" / "notrain" / "proofs" / "standalone_verify.py"
 
 
 @pytest.fixture

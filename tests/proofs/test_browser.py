@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,15 +37,15 @@ def browser() -> Iterator[object]:
             launched.close()
 
 
-def _check(receipt: Path, key: str) -> subprocess.CompletedProcess[str]:
+def _check(receipt: Path, key: str, script: Path = SCRIPT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-I", str(SCRIPT), str(receipt), "--key", key],
+        [sys.executable, "-I", str(script), str(receipt), "--key", key],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 
 
 def test_a_person_downloads_a_receipt_and_checks_it_with_the_script(
-    browser: object, tmp_path: Path, accounts_path: Path
+    browser: Any, tmp_path: Path, accounts_path: Path
 ) -> None:
     env = {
         "NOTRAIN_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
@@ -65,7 +66,7 @@ def test_a_person_downloads_a_receipt_and_checks_it_with_the_script(
 
         context = browser.new_context(
             locale="en-GB", java_script_enabled=False, accept_downloads=True
-        )  # type: ignore[attr-defined]  # noqa: E501
+        )
         page = context.new_page()
         page.goto(f"{base}/requests/{request_id}")
         page.get_by_role("link", name="Your receipts and proofs").click()
@@ -77,9 +78,14 @@ def test_a_person_downloads_a_receipt_and_checks_it_with_the_script(
         info.value.save_as(saved)
         page.goto(f"{base}/transparency")
         assert key in page.content()
+        with page.expect_download() as script:
+            page.get_by_role("link", name="verify_receipt.py").click()
+        downloaded = tmp_path / "verify_receipt.py"
+        script.value.save_as(downloaded)
         context.close()
 
-    checked = _check(saved, key)
+    assert downloaded.read_bytes() == SCRIPT.read_bytes()
+    checked = _check(saved, key, downloaded)  # the script as downloaded from the registry
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"receipt of {request_id} (objection, accepted) holds" in checked.stdout
     document = json.loads(saved.read_text())

@@ -25,7 +25,7 @@ from notrain.portal.context import Portal, portal_of
 from notrain.portal.models import ErrorResponse
 from notrain.portal.pages import check_request_id
 from notrain.portal.responses import render
-from notrain.proofs import log
+from notrain.proofs import log, standalone_verify
 from notrain.proofs.absence import read_commitment
 from notrain.proofs.keys import LogKey, load_log_key
 from notrain.proofs.receipts import build_receipt, mail_attachments
@@ -193,6 +193,17 @@ def page(request: Request) -> Response:
     )
 
 
+@router.get("/transparency/verify_receipt.py")
+def standalone_script() -> Response:
+    """The stand-alone verifier, to read and run (it needs only Python)."""
+    source = FilePath(standalone_verify.__file__).read_bytes()
+    return Response(
+        source,
+        media_type="text/x-python; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="verify_receipt.py"'},
+    )
+
+
 @router.get("/transparency/key")
 def public_key(request: Request) -> Response:
     return JSONResponse(key_data(transparency_of(request).key).model_dump())
@@ -285,7 +296,7 @@ api = APIRouter(
 @api.get("/requests/{request_id}/receipt")
 def receipt(request: Request, request_id: Access) -> dict[str, Any]:
     """Every step of the request with its event's leaf, inclusion proof and the signed head;
-    check it offline with `notrain proof verify` or scripts/verify_receipt.py."""
+    check it offline with `notrain proof verify` or /transparency/verify_receipt.py."""
     return receipt_data(portal_of(request), transparency_of(request).key, request_id)
 
 

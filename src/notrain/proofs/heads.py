@@ -3,7 +3,7 @@
 A statement is a few ``name: value`` lines under a title line, in UTF-8, each ending in a
 newline; the Ed25519 signature covers exactly those bytes. Plain text, so anyone can
 rebuild the bytes from the JSON fields and check the signature with any Ed25519 library
-(``scripts/verify_receipt.py`` does it with the standard library alone).
+(``standalone_verify.py`` does it with the standard library alone).
 
     notrain transparency log v1        notrain dataset commitment v1
     size: 1234                         dataset: ds-…

@@ -5,7 +5,7 @@ request took (submission, verification, decision, application; a withdrawal is a
 of its own kind), the event's leaf (its exact bytes), its index and an inclusion proof,
 all against one signed tree head. Anyone can check it offline with the log's public key:
 the signature, each proof, and that the leaves say what the receipt says
-(:func:`verify_receipt`; ``scripts/verify_receipt.py`` does the same with nothing but
+(:func:`verify_receipt`; ``standalone_verify.py`` does the same with nothing but
 Python's standard library).
 """
 

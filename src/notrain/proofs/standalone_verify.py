@@ -3,6 +3,9 @@
 
     python3 verify_receipt.py RECEIPT.json [--key PUBLIC_KEY]
 
+(Download this file from the registry's /transparency/verify_receipt.py; in notrain's
+source it is src/notrain/proofs/standalone_verify.py.)
+
 PUBLIC_KEY is the log's Ed25519 public key: 64 hex digits, or a file holding them or the
 JSON served at /transparency/key. Without it, the key inside the document is used, and you
 should compare its key_id with the one the registry publishes. Exit status 0: the document
@@ -33,6 +36,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 # -- Ed25519 signature verification (RFC 8032 section 5.1.7) -------------------------------
 
@@ -153,7 +157,7 @@ def check_signature(public: bytes, title: str, fields: list[tuple[str, object]],
         raise Invalid(f"the signature of the {title!r} statement does not verify")
 
 
-def check_receipt(doc: dict, public: bytes) -> str:
+def check_receipt(doc: dict[str, Any], public: bytes) -> str:
     head = doc["tree_head"]
     size, root = int(head["size"]), bytes.fromhex(head["root"])
     check_signature(public, "notrain transparency log v1",
@@ -182,11 +186,12 @@ def check_receipt(doc: dict, public: bytes) -> str:
         raise Invalid(f"the submission's kind is {sorted(map(str, kinds))}, not {doc['kind']}")
     if doc["steps"][-1]["state"] != doc["state"]:
         raise Invalid(f"the last step is {doc['steps'][-1]['state']}, not {doc['state']}")
+    steps = len(doc["steps"])
     return (f"receipt of {doc['request_id']} ({doc['kind']}, {doc['state']}) holds: "
-            f"{len(doc['steps'])} steps in the log of {size} events, head signed {head['time']}")  # fmt: skip
+            f"{steps} steps in the log of {size} events, head signed {head['time']}")  # fmt: skip
 
 
-def check_absence(doc: dict, public: bytes) -> str:
+def check_absence(doc: dict[str, Any], public: bytes) -> str:
     checked = 0
     for subject in doc["subjects"]:
         user_id, secret = int(subject["user_id"]), bytes.fromhex(subject["secret"])
@@ -196,7 +201,8 @@ def check_absence(doc: dict, public: bytes) -> str:
             proof = answer["proof"]
             c = proof["commitment"]
             fields = [("dataset", c["dataset_id"]), ("manifest_sha256", c["manifest_sha256"]),
-                      ("as_of", c["as_of"]), ("people", int(c["people"])), ("root", c["root"])]  # fmt: skip
+                      ("as_of", c["as_of"]), ("people", int(c["people"])),
+                      ("root", c["root"])]  # fmt: skip
             check_signature(public, "notrain dataset commitment v1", fields, c["signature"])
             size, root = int(c["people"]), bytes.fromhex(c["root"])
             mine = hashlib.sha256(secret + f"{c['dataset_id']}\n{user_id}".encode()).digest()
@@ -222,8 +228,10 @@ def check_absence(doc: dict, public: bytes) -> str:
                                 right["inclusion_proof"], root)  # fmt: skip
             first = int(right["index"]) if right else int(left["index"]) + 1
             last = int(left["index"]) if left else int(right["index"]) - 1
-            if first != last + 1 or (left is None and first != 0) or (
-                right is None and last != size - 1
+            if (
+                first != last + 1
+                or (left is None and first != 0)
+                or (right is None and last != size - 1)
             ):
                 raise Invalid(f"{where}: the neighbours are not adjacent around you")
             checked += 1
