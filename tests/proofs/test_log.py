@@ -319,3 +319,28 @@ def _exit_code(result: Any) -> int:
     if isinstance(result.exception, NotrainError):
         return result.exception.exit_code
     return int(result.exit_code)
+
+
+def test_the_portal_sealer_seals_what_was_committed(
+    database_url: str, config: Any, clock: FakeClock, log_key: LogKey, outbox: Any
+) -> None:
+    from notrain.proofs.sealer import Sealer, defer_chaining
+
+    factory = session_factory(database_url)
+    defer_chaining(factory.kw["bind"])
+    sealer = Sealer(factory, log_key, clock, interval=0.05)
+    sealer.start()
+    try:
+        with factory() as session:
+            request_id = Requester(Registry(session, config, None, clock), outbox).request(ALICE)
+        sealer.wake()
+    finally:
+        sealer.stop()  # seals once more before it returns
+    with factory() as session:
+        head = log.latest_head(session)
+        last = session.scalar(select(func.max(AuditEvent.seq)))
+        assert head is not None
+        assert head.size == last
+        assert session.scalar(select(func.count()).select_from(AuditStaging)) == 0
+        verify_receipt(build_receipt(session, log_key, request_id, clock()), log_key.public)
+    factory.kw["bind"].dispose()
