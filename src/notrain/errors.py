@@ -25,7 +25,8 @@
     │   ├── BodyTooLarge          exit 2  HTTP 413  a request body is over the portal's limit
     │   ├── ExtraNotInstalled     exit 18 HTTP 501  an optional part (pip extra) is not installed
     │   ├── EngineUnavailableError exit 19 HTTP 503  Spark cannot start: no Java, no cluster
-    │   └── DatasetNotFound       exit 21 HTTP 404  no catalogued dataset has that id
+    │   ├── DatasetNotFound       exit 21 HTTP 404  no catalogued dataset has that id
+    │   └── ProofInvalid          exit 22 HTTP 422  a receipt or proof does not hold (says why)
     ├── BuildError                exit 7  HTTP 500  an engine failed while building
     ├── ScanError                 exit 20 HTTP 500  a signals scan cannot run its worker processes
     ├── DatabaseError             exit 9  HTTP 503  the registry database is unreachable
@@ -252,6 +253,13 @@ class DatabaseError(NotrainError):
 
     exit_code = 9
     http_status = 503
+
+
+class ProofInvalid(UserError):
+    """A receipt, signed head or proof of absence does not verify; the message says why."""
+
+    exit_code = 22
+    http_status = 422
 
 
 class AuditChainBroken(NotrainError):

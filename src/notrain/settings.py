@@ -127,6 +127,27 @@ class Settings(BaseSettings):
         description="The portal's public address (scheme, host, optional path): every mail "
         "links to the request's status page under it.",
     )
+    transparency_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 seed (64 hex digits) that signs the transparency log's heads and "
+        "the datasets' commitments; unset, a key is created in NOTRAIN_TRANSPARENCY_KEY_FILE.",
+    )
+    transparency_key_file: str = Field(
+        "notrain-transparency.key",
+        description="Where the generated transparency log key is kept (PEM, mode 0600) when "
+        "NOTRAIN_TRANSPARENCY_KEY is unset.",
+    )
+    transparency_mail_receipts: bool = Field(
+        True,
+        description="Attach the request's receipt (JSON) to the notices the portal mails "
+        "after a code is confirmed (acceptance, review, rejection, answer).",
+    )
+    transparency_seal_ms: int = Field(
+        200,
+        gt=0,
+        description="How often (milliseconds) the portal's sealer appends committed audit "
+        "events to the transparency log and signs a new head.",
+    )
     # -- mail -------------------------------------------------------------------------------
     mail_from: str = Field(
         "notrain privacy <privacy@localhost>", description="Sender of every message."

@@ -59,6 +59,9 @@ def _register() -> None:
     from notrain.cli import redact
 
     redact.register(app)
+    from notrain.cli import proofs
+
+    proofs.register(app)
 
 
 _register()

@@ -189,7 +189,7 @@ def build(
         result = build_dataset(request, progress=report)
     if register_dataset:
         if isinstance(result.out, Path):
-            from notrain.lineage.catalogue import record_dataset
+            from notrain.cli.proofs import record_dataset
 
             record_dataset(result.out)
         else:
@@ -282,7 +282,7 @@ def recall(
 
         result = recall_dataset(request, progress=report)
     if register_dataset:
-        from notrain.lineage.catalogue import record_dataset
+        from notrain.cli.proofs import record_dataset
 
         record_dataset(Path(result.out))
     manifest = result.manifest
@@ -378,6 +378,20 @@ def dataset_verify(
             "s3a://…; read through Spark's Hadoop file systems) [NOTRAIN_SPARK_MASTER]."
         ),
     ],
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit",
+            help="Also recompute the dataset's commitment to the people in it from its "
+            "lineage (needs --commitment-key and --key, or this registry's own key).",
+        ),
+    ] = False,
+    commitment_key: Annotated[
+        str | None, typer.Option(help="The commitment key the registry gave the auditor (hex).")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="The registry's public key (hex or file).")
+    ] = None,
 ) -> None:
     """Check every file of a dataset against the sha256 in its manifest."""
     from notrain.corpus.dataset import verify
@@ -389,6 +403,10 @@ def dataset_verify(
 
         storage = create_engine("spark", spark_master=get_settings().spark_master).storage(path)
     problems = verify(path, storage)
+    if audit and not problems:
+        from notrain.cli.proofs import audit_dataset
+
+        problems = audit_dataset(Path(path), commitment_key, key)
     if problems:
         for problem in problems:
             err.print(f"{path}: {problem}", highlight=False, markup=False)

@@ -46,7 +46,7 @@ def dataset_register(
     db: DbOption = None,
 ) -> None:
     """Add a dataset (and its parent, for a recall) to the catalogue."""
-    from notrain.lineage.catalogue import record_dataset
+    from notrain.cli.proofs import record_dataset
 
     out.print(f"catalogued {record_dataset(path, db)} ({path})", highlight=False)
 

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from notrain import __version__
 from notrain.errors import DatabaseError, NotrainError
 from notrain.mail.transport import Transport
-from notrain.portal import api, console, member_api, members, pages
+from notrain.portal import api, console, member_api, members, pages, transparency
 from notrain.portal.context import Portal, portal_of
 from notrain.portal.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware
 from notrain.portal.metrics import check_access as check_metrics_access
@@ -46,7 +46,8 @@ def create_app(
     """The portal on ``settings`` (default: the environment). The database is migrated now.
 
     ``deliver_mail=False`` leaves queued mail for another process (``notrain mail
-    deliver``) instead of the portal's own delivery thread.
+    deliver``) instead of the portal's own delivery thread, and the transparency log's
+    sealing to ``notrain proof seal`` or to a receipt's request (which seals on demand).
     """
     settings = settings or get_settings()
     portal = Portal.from_settings(settings, clock=clock, transport=transport)
@@ -57,9 +58,11 @@ def create_app(
         if deliver_mail:
             portal.mail.start()
             portal.mail.wake()
+            proofs.start()
         try:
             yield
         finally:
+            proofs.stop()
             portal.close()
 
     app = FastAPI(
@@ -89,6 +92,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(member_api.router)
     members.install(app, settings)  # only with the platform's OpenID provider set
+    proofs = transparency.install(app, portal)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", response_model=Health, tags=["operations"],

@@ -121,6 +121,12 @@ class StatusOut(Model):
     access_url: str | None = Field(
         None, description="The access answer as a JSON download (a link with the token)."
     )
+    proofs_url: str = Field(
+        "", description="The page of the request's receipts and proofs (a link with the token)."
+    )
+    receipt_url: str = Field(
+        "", description="The request's signed receipt as a JSON download (with the token)."
+    )
 
 
 # -- the policy -----------------------------------------------------------------------------

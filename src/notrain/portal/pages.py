@@ -158,6 +158,8 @@ def status_data(registry: Registry, grant: RequestGrant) -> StatusOut:
         status_url=grant.link(),
         access=answer,
         access_url=grant.link("/access.json") if answer is not None else None,
+        proofs_url=grant.link("/proofs"),
+        receipt_url=grant.link("/receipt.json"),
     )
 
 

@@ -17,6 +17,12 @@ round trip to the client and many steps can commit in parallel and still leave o
 line. On SQLite, where a step holds the database's write lock from its first statement,
 :func:`seal` chains them in Python.
 
+A process may defer the chaining (migration 0010: the portal sets ``notrain.audit_defer``
+on its PostgreSQL sessions and runs a sealer, so commits do not wait for the head); staged
+events are then chained by :func:`catch_up`, which the sealer calls in batches and every
+reader of the trail below calls first, so readers always see every committed event.
+The transparency log (``notrain.proofs``) builds a Merkle tree over the chained events.
+
 Anyone able to rewrite the whole table and the head could recompute every hash; to guard
 against that, keep a head hash elsewhere (``notrain audit verify`` and every
 ``notrain registry export`` print it) and pass it back with ``--expect-head``.
@@ -32,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from notrain.errors import AuditChainBroken
@@ -143,6 +149,13 @@ def seal(session: Session, events: list[PendingEvent]) -> None:
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
 
 
+def catch_up(session: Session) -> int:
+    """Chain the events staged by deferring sessions (PostgreSQL); how many were chained."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    return int(session.execute(text("SELECT notrain_audit_chain_staged()")).scalar_one())
+
+
 @orm_event.listens_for(Session, "before_commit")
 def _seal_at_commit(session: Session) -> None:
     pending: dict[SessionTransaction, list[PendingEvent]] | None = session.info.get(_PENDING)
@@ -209,6 +222,7 @@ def _moved_from(event: AuditEvent) -> int | None:
 
 def verify(session: Session) -> AuditReport:
     """Walk the whole chain and say where it breaks; an empty problem list means intact."""
+    catch_up(session)
     report = AuditReport()
     expected_seq = 1
     prev_hash = GENESIS
@@ -277,6 +291,7 @@ def verify(session: Session) -> AuditReport:
 
 def head(session: Session) -> tuple[int, str]:
     """The chain's last ``seq`` and hash, as committed."""
+    catch_up(session)
     seq, digest = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
     ).one()
@@ -285,6 +300,7 @@ def head(session: Session) -> tuple[int, str]:
 
 def last_event_hash(session: Session, action: str, detail: dict[str, Any]) -> str | None:
     """The hash of the latest committed event with this action and detail."""
+    catch_up(session)
     return session.scalars(
         select(AuditEvent.hash)
         .where(AuditEvent.action == action, AuditEvent.detail == _canonical(detail))
@@ -295,11 +311,13 @@ def last_event_hash(session: Session, action: str, detail: dict[str, Any]) -> st
 
 def known_hashes(session: Session, hashes: set[str]) -> set[str]:
     """Those of ``hashes`` that are hashes of events in the trail."""
+    catch_up(session)
     found = session.scalars(select(AuditEvent.hash).where(AuditEvent.hash.in_(sorted(hashes))))
     return set(found)
 
 
 def events_for(session: Session, request_id: str) -> list[AuditEvent]:
+    catch_up(session)
     return list(
         session.scalars(
             select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.seq)

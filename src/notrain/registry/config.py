@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from notrain.errors import UserError
 from notrain.registry.verification import CodePolicy
@@ -27,6 +29,9 @@ class RegistryConfig:
     due_soon_days: int = 7
     mail_batch_size: int = 100
     code_reminder_hours: int = 24
+    # Files to attach to a request's notice: (session, template, request) -> [(name, bytes)].
+    # The portal sets it to add the receipt (notrain.proofs); the registry knows no more.
+    attachments: Callable[[Any, str, Any], list[tuple[str, bytes]]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryConfig:

@@ -258,6 +258,30 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class LogNode(Base):
+    """A perfect subtree of the transparency log: ``2**level`` leaves from ``idx * 2**level``
+    (level 0: the leaf hash of audit event ``idx + 1``). Written by the sealer (proofs)."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogHead(Base):
+    """A signed head of the transparency log: its size, root and time, kept over time."""
+
+    __tablename__ = "log_heads"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    time: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(64))
+
+
 class Officer(Base):
     """A privacy officer who may sign in to the console; the password as an argon2 hash."""
 

@@ -337,6 +337,11 @@ def renderer(config: RegistryConfig) -> Renderer:
                 at=now,
                 language=mail.language,
             )
+            if config.attachments is not None and request is not None:
+                for name, data in config.attachments(session, row.template, request):
+                    message.add_attachment(
+                        data, maintype="application", subtype="json", filename=name
+                    )
             out.append(Rendered(message, mail.on_sent))
         return out
 
