@@ -62,15 +62,16 @@ def test_a_person_downloads_a_receipt_and_checks_it_with_the_script(
         code = wait_for_code(tmp_path / "outbox", ALICE)
         verified = httpx.post(f"{base}/api/v1/requests/{request_id}/verify", json={"code": code})
         assert verified.json()["state"] == "accepted"
+        token = verified.json()["status_token"]
         key = httpx.get(f"{base}/transparency/key").json()["public_key"]
 
         context = browser.new_context(
             locale="en-GB", java_script_enabled=False, accept_downloads=True
         )
         page = context.new_page()
-        page.goto(f"{base}/requests/{request_id}")
+        page.goto(f"{base}/requests/{request_id}?token={token}")
         page.get_by_role("link", name="Your receipts and proofs").click()
-        page.wait_for_url("**/proofs")
+        page.wait_for_url("**/proofs?token=*")
         assert page.get_by_role("heading", name="Receipt", exact=True).is_visible()
         with page.expect_download() as info:
             page.locator("#download-receipt").click()

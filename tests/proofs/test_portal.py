@@ -47,16 +47,19 @@ def test_a_receipt_is_downloaded_mailed_and_served_and_verifies(client: Site) ->
     assert answer.status_code == 303, answer.text
     public = _public_key(client)
 
-    status = client.client.get(f"/requests/{request_id}")
-    assert f"/requests/{request_id}/receipt.json" in status.text
-    download = client.client.get(f"/requests/{request_id}/receipt.json")
+    status = client.client.get(client.status_path(request_id))
+    assert f"/requests/{request_id}/receipt.json?token=" in status.text
+    # The id alone opens no receipt: it takes the status token the code gave.
+    assert client.client.get(f"/requests/{request_id}/receipt.json").status_code == 404
+    assert client.client.get(f"/api/v1/requests/{request_id}/receipt").status_code == 404
+    download = client.client.get(client.status_path(request_id, "/receipt.json"))
     assert download.status_code == 200
     assert "attachment" in download.headers["content-disposition"]
     receipt = download.json()
     assert [s["state"] for s in receipt["steps"]] == ["submitted", "verified", "accepted"]
     verify_receipt(receipt, public)
 
-    api = client.client.get(f"/api/v1/requests/{request_id}/receipt")
+    api = client.client.get(client.status_path(request_id, "/receipt", api=True))
     assert api.status_code == 200
     verify_receipt(api.json(), public)
 
@@ -74,10 +77,10 @@ def test_a_receipt_is_downloaded_mailed_and_served_and_verifies(client: Site) ->
     )
     assert proof.status_code == 200
 
-    page = client.client.get(f"/requests/{request_id}/proofs")
+    page = client.client.get(client.status_path(request_id, "/proofs"))
     assert page.status_code == 200
     assert "receipt.json" in page.text
-    absence = client.client.get(f"/api/v1/requests/{request_id}/absence").json()
+    absence = client.client.get(client.status_path(request_id, "/absence", api=True)).json()
     assert [s["datasets"] for s in absence["subjects"]] == [[], []]  # two accounts, no dataset
 
 
