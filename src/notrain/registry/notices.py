@@ -342,6 +342,10 @@ def renderer(config: RegistryConfig) -> Renderer:
                     message.add_attachment(
                         data, maintype="application", subtype="json", filename=name
                     )
+                if message.is_multipart() and "Content-Language" not in message:
+                    # Making the message multipart moved its Content-* headers to the text
+                    # part; the whole message is still in the request's language.
+                    message["Content-Language"] = mail.language
             out.append(Rendered(message, mail.on_sent))
         return out
 
