@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from notrain.contracts import CONTRACT_VERSION
+from notrain.corpus import card
 from notrain.corpus.storage import (
     LOCAL,
     LocalStorage,
@@ -153,8 +154,14 @@ def publish(
     so the manifest is written after it, as the last file: readers take a dataset to exist
     once its manifest does.
     """
-    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
     staged, where = str(staging), str(out)
+    # The dataset card goes in with the data, listed and hashed in the manifest like every
+    # file; it is written from the manifest alone, so reruns stay byte-identical.
+    card_path = storage.child(staged, card.CARD)
+    write_text(storage, card_path, card.render(manifest))
+    manifest = {**manifest, "files": {**manifest.get("files", {}), card.CARD: ""}}
+    manifest["files"][card.CARD] = storage.sha256(card_path)
+    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
     if storage.atomic_rename:
         write_text(storage, storage.child(staged, MANIFEST), text)
     storage.sync(staged)
