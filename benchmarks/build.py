@@ -336,18 +336,21 @@ def load() -> str:
 
 def run_cases(data: Path, src: Path, repeat: int) -> None:
     """Every case on ``src``: (b) and `notrain build` alternately, ``repeat`` times each."""
-    import duckdb
-
     print("| rows | content | texts (avg chars) | (b) s | notrain s | notrain / (b) | "
           "notrain CPU s / (b) CPU s | notrain peak RSS | load before |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
     summary = {}
     for texts in TEXTS:
         for layout in ("file", "shards"):
-            content = variant(src, texts, layout)
-            scan = f"'{content}/*.parquet'" if content.is_dir() else f"'{content}'"
-            query = f"SELECT avg(length(text)) FROM read_parquet({scan})"
-            chars = duckdb.connect().execute(query).fetchall()
+            # Made and measured in a child: a child's peak RSS counts its parent's at the
+            # fork (the kernel carries the parent's high-water mark over the exec), so this
+            # process must stay small for the jobs' figures to be theirs.
+            made = subprocess.run(
+                [sys.executable, __file__, "--src", str(src), "--variant", texts, layout],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            found = json.loads(made.stdout.strip().splitlines()[-1])
+            content, chars = Path(found["content"]), [(found["chars"],)]
             before = load().split("load average:")[-1].strip()
             runs: dict[str, list[dict[str, Any]]] = {"duckdb": [], "notrain": []}
             for _ in range(repeat):
@@ -402,6 +405,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--content", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--variant", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--cases", action="store_true", help="run the issue-12 cases")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each job per case")
     parser.add_argument(
@@ -411,6 +415,15 @@ def main() -> None:
     global _content
     _content = args.content
 
+    if args.variant:
+        import duckdb
+
+        content = variant(args.src, *args.variant)
+        scan = f"'{content}/*.parquet'" if content.is_dir() else f"'{content}'"
+        query = f"SELECT avg(length(text)) FROM read_parquet({scan})"
+        chars = duckdb.connect().execute(query).fetchall()[0][0]
+        print(json.dumps({"content": str(content), "chars": chars}))
+        return
     if args.job == "spark":
         print(json.dumps({"rows": job_spark(args.src, args.work, args.limit, args.cores)}))
         return
