@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -169,12 +170,18 @@ def _render(
     return Mail(subject, body, language, on_sent)
 
 
-def _code(language: str, asked: str, code: str, config: RegistryConfig) -> tuple[str, str]:
-    t = languages.translations(language)
+def _valid_for(t: Any, config: RegistryConfig) -> str:
+    """How long a code is valid, in the mail's language and plural rules."""
     minutes = int(config.codes.ttl.total_seconds() // 60)
-    valid = t.ngettext(
+    text: str = t.ngettext(
         "It is valid for %(num)d minute.", "It is valid for %(num)d minutes.", minutes
     ) % {"num": minutes}
+    return text
+
+
+def _code(language: str, asked: str, code: str, config: RegistryConfig) -> tuple[str, str]:
+    t = languages.translations(language)
+    valid = _valid_for(t, config)
     return (
         t.gettext("Your verification code"),
         t.gettext("Someone, we hope you, made this request using this address:")
@@ -191,10 +198,7 @@ def _reminder(
     language: str, asked: str, code: str, config: RegistryConfig, request: Request
 ) -> tuple[str, str]:
     t = languages.translations(language)
-    minutes = int(config.codes.ttl.total_seconds() // 60)
-    valid = t.ngettext(
-        "It is valid for %(num)d minute.", "It is valid for %(num)d minutes.", minutes
-    ) % {"num": minutes}
+    valid = _valid_for(t, config)
     made = {"date": languages.long_date(request.received_at, language)}
     return (
         t.gettext("Reminder: your request is not confirmed yet"),
