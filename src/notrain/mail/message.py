@@ -90,3 +90,12 @@ def header_text(message: EmailMessage, name: str) -> str:
     """A header's text as stored, without parsing it (``""`` if it is missing)."""
     wanted = name.lower()
     return next((str(v) for k, v in message.raw_items() if k.lower() == wanted), "")
+
+
+def attach_json(message: EmailMessage, name: str, data: bytes) -> None:
+    """Attach ``data`` as a JSON file. Attaching makes the message multipart, which moves
+    its Content-* headers to the text part: the whole message keeps its language."""
+    language = message["Content-Language"]
+    message.add_attachment(data, maintype="application", subtype="json", filename=name)
+    if language and "Content-Language" not in message:
+        message["Content-Language"] = language

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from notrain import languages
 from notrain.languages import N_
-from notrain.mail.message import compose
+from notrain.mail.message import attach_json, compose
 from notrain.mail.queue import Rendered, Renderer, params_of
 from notrain.registry import audit, status_tokens, verification
 from notrain.registry.authorities import LGPD_COUNTRIES, authority_of
@@ -343,13 +343,7 @@ def renderer(config: RegistryConfig) -> Renderer:
             )
             if config.attachments is not None and request is not None:
                 for name, data in config.attachments(session, row.template, request):
-                    message.add_attachment(
-                        data, maintype="application", subtype="json", filename=name
-                    )
-                if message.is_multipart() and "Content-Language" not in message:
-                    # Making the message multipart moved its Content-* headers to the text
-                    # part; the whole message is still in the request's language.
-                    message["Content-Language"] = mail.language
+                    attach_json(message, name, data)
             out.append(Rendered(message, mail.on_sent))
         return out
 
