@@ -202,7 +202,7 @@ def build_dataset(request: BuildRequest, progress: Progress | None = None) -> Bu
             },
         }
         report("publishing", tally.total, total)
-        dataset.publish(staging, location, manifest, storage)
+        manifest = dataset.publish(staging, location, manifest, storage)
     except BaseException:
         storage.delete(staging)
         raise

@@ -71,12 +71,12 @@ def _header(manifest: dict[str, Any]) -> str:
     lines = [
         "---",
         "license: other",
-        f"license_name: {json.dumps(manifest['policy']['name'])}",
+        f"license_name: {json.dumps(manifest.get('policy', {}).get('name', 'unnamed'))}",
         *_yaml_list("language", languages(counts.get("kept_by_country", {}))),
         *_yaml_list("size_categories", [size_category(kept)]),
         *_yaml_list("task_categories", ["text-generation"]),
         *_yaml_list("tags", ["notrain", "consent", "opt-out-honoured"]),
-        f"pretty_name: {json.dumps('notrain dataset ' + manifest['dataset_id'])}",
+        f"pretty_name: {json.dumps('notrain dataset ' + manifest.get('dataset_id', ''))}",
         "configs:",
         "- config_name: default",
         "  data_files:",
@@ -98,14 +98,14 @@ def _table(title: str, rows: dict[str, int], order: list[str] | None = None) -> 
 def render(manifest: dict[str, Any]) -> str:
     """The card's text for a dataset described by ``manifest``."""
     counts = manifest.get("counts", {})
-    policy = manifest["policy"]
+    policy = manifest.get("policy", {})
     snapshot = manifest.get("registry_snapshot", {})
     engine = manifest.get("engine", {})
     kept, excluded = int(counts.get("kept", 0)), int(counts.get("excluded", 0))
     lines = [
         _header(manifest),
         "",
-        f"# notrain dataset `{manifest['dataset_id']}`",
+        f"# notrain dataset `{manifest.get('dataset_id', '?')}`",
         "",
         "Platform content built into a training dataset by "
         "notrain under a declared policy: every row that the "
@@ -115,10 +115,10 @@ def render(manifest: dict[str, Any]) -> str:
         "",
         "## What is in it",
         "",
-        f"- As of: {manifest['as_of']}",
+        f"- As of: {manifest.get('as_of', '?')}",
         f"- Rows kept: {kept:,} (`part-*.parquet`); rows left out: {excluded:,} "
         "(`exclusions.parquet`, one reason each)",
-        f"- Policy: `{policy['name']}`, sha256 `{policy['sha256']}`",
+        f"- Policy: `{policy.get('name', 'unnamed')}`, sha256 `{policy.get('sha256', 'none')}`",
         f"- Registry snapshot: sha256 `{snapshot.get('sha256', 'none')}`, taken "
         f"{snapshot.get('taken_at') or 'at an unrecorded time'}",
         f"- Built by: {engine.get('name', '?')} {engine.get('version', '')}, "

@@ -145,8 +145,10 @@ def clean_stale_staging(out: str | Path, storage: Storage = LOCAL) -> None:
 
 def publish(
     staging: str | Path, out: str | Path, manifest: dict[str, Any], storage: Storage = LOCAL
-) -> None:
+) -> dict[str, Any]:
     """Write the manifest last, make everything durable, and move the dataset into place.
+
+    Returns the manifest as written: ``manifest`` with the dataset card listed in its files.
 
     Where renaming a directory is atomic (a local disk) the manifest is written into the
     staging directory before the rename, so the dataset appears whole in one step. On a
@@ -172,6 +174,7 @@ def publish(
     except OSError as exc:
         raise OutputError(f"{out}: cannot publish the dataset ({exc.strerror or exc})") from None
     storage.sync(storage.parent(where), files=False)
+    return manifest
 
 
 def verify(dataset: str | Path, storage: Storage = LOCAL) -> list[str]:

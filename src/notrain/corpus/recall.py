@@ -211,7 +211,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
                 "accounts": {str(f): dataset.file_sha256(f) for f in accounts.files},
             }
         report("publishing", 0, None)
-        dataset.publish(staging, request.out, new_manifest)
+        new_manifest = dataset.publish(staging, request.out, new_manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -115,7 +115,7 @@ def build_web_dataset(request: WebBuildRequest) -> BuildResult:
                 dataset.EXCLUSIONS_FILE: dataset.file_sha256(staging / dataset.EXCLUSIONS_FILE)
             },
         }
-        dataset.publish(staging, request.out, manifest)
+        manifest = dataset.publish(staging, request.out, manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
