@@ -1,11 +1,15 @@
 """A recall on DuckDB: re-score a dataset's shards under a newer registry snapshot.
 
-Only what a later objection, erasure or consent withdrawal can change is looked at: the
-kept rows of each shard are re-scored (no text is read for that), and a shard is rewritten
-only if a row leaves it, one of its rows names a newly protected person, or a newly listed
-non-member identifier occurs in its text. Every other shard is carried over byte for byte.
-Only the rows that leave or change are materialised; a rewritten shard is the parent's,
-filtered, with the changed rows put back, by one COPY.
+Only what a later objection, erasure or consent withdrawal can change is looked at. With
+the parent's snapshot at hand (and the parent's accounts), the people whose decisions
+differ between the parent's snapshot at its as-of and the newer one at the new as-of are
+known, and so are the newly protected: only rows by the former, or tagging or mentioning
+the latter, are scored again (no kept row's reason can change otherwise: accounts and
+policy are the parent's, and time only makes a jurisdiction active, never inactive).
+Without it, every kept row is scored again. A shard is rewritten only if a row leaves it,
+one of its rows names a newly protected person, or a newly listed non-member identifier
+occurs in its text; every other shard is carried over byte for byte. A rewritten shard is
+the parent's, filtered, its few changed rows redacted again, by one COPY.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from notrain.contracts import CONTENT, DATASET, LINEAGE
+from notrain.contracts import CONTENT, LINEAGE
 from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
@@ -33,6 +37,8 @@ class RecallOutput:
     rewritten: list[str] = field(default_factory=list)
     removed: list[tuple[str, str | None, str, int]] = field(default_factory=list)
     """(reason, author country, kind, rows) of the rows the recall took out."""
+    rescored: str = "all"
+    """Which kept rows were scored again: "changed" (those a change reaches) or "all"."""
 
 
 def _carry(source: Path, target: Path) -> None:
@@ -41,6 +47,53 @@ def _carry(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the parent was built from: its snapshot and its plan (the same policy at the
+    parent's as-of), to find who changed since."""
+
+    snapshot: InputSet
+    plan: BuildPlan
+
+
+def _load_decisions(
+    con: duckdb.DuckDBPyConnection,
+    engine: DuckDBEngine,
+    plan: BuildPlan,
+    snapshot: InputSet,
+    previous: Previous | None,
+) -> bool:
+    """The tables ``decisions``, ``authors`` and ``blocked`` under the newer snapshot, and
+    ``changed`` (the subjects whose decisions differ from the parent's). With ``previous``,
+    ``blocked`` holds only the newly protected, as the parent already left out or redacted
+    everyone else; returns whether the re-scoring can be limited to ``changed``."""
+    d = DUCKDB
+    if previous is not None:
+        engine._load_snapshot(con, previous.snapshot)
+        con.execute(f"CREATE TABLE decisions AS {previous.plan.decisions_sql(d)}")
+        con.execute(f"CREATE TABLE blocked_before AS {previous.plan.blocked_sql(d)}")
+        con.execute("ALTER TABLE decisions RENAME TO decisions_before")
+        con.execute("DROP TABLE snapshot")
+    engine._load_snapshot(con, snapshot)
+    for name, sql in (
+        ("decisions", plan.decisions_sql(d)),
+        ("authors", plan.authors_sql(d)),
+        ("blocked", plan.blocked_sql(d)),
+    ):
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+    if previous is None:
+        return False
+    # A subject without a row has no decision: (not erased, no objection, no consent).
+    state = "coalesce({0}.erased, FALSE), {0}.objected_at, coalesce({0}.consented, FALSE)"
+    con.execute(
+        "CREATE TABLE changed AS SELECT coalesce(n.subject_id, o.subject_id) AS subject_id "
+        "FROM decisions n FULL JOIN decisions_before o ON n.subject_id = o.subject_id "
+        f"WHERE ({state.format('n')}) IS DISTINCT FROM ({state.format('o')})"
+    )
+    con.execute("DELETE FROM blocked WHERE id IN (SELECT id FROM blocked_before)")
+    return True
 
 
 def recall_shards(
@@ -53,26 +106,20 @@ def recall_shards(
     staging: Path,
     removed_file: str,
     progress: Callable[[int], None] | None = None,
+    previous: Previous | None = None,
 ) -> RecallOutput:
     """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards,
     lineage and exclusions into ``staging``, and the rows taken out into ``removed_file``.
     ``progress`` is called after each shard with the parent's rows looked at so far.
-
-    Per shard, only what leaves or changes is materialised (a few rows); the shard itself
-    is read twice, once for scoring (no text) and once by the filtered copy that writes it.
+    ``previous`` (the parent's snapshot and plan, when they are at hand and the accounts are
+    the parent's) limits the re-scoring to the rows a change can reach.
     """
     con = engine._connect()
     output = RecallOutput()
-    d = DUCKDB
     try:
         engine._load_accounts(con, accounts)
-        engine._load_snapshot(con, snapshot)
-        for name, sql in (
-            ("decisions", plan.decisions_sql(d)),
-            ("authors", plan.authors_sql(d)),
-            ("blocked", plan.blocked_sql(d)),
-        ):
-            con.execute(f"CREATE TABLE {name} AS {sql}")
+        limited = _load_decisions(con, engine, plan, snapshot, previous)
+        output.rescored = "changed" if limited else "all"
         con.execute(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
             "author_country VARCHAR, kind VARCHAR)"
@@ -80,10 +127,10 @@ def recall_shards(
         done = 0
         for shard, rows in shards:
             source = parent / shard
-            removed, changed = _score(con, engine, plan, source)
+            removed, touched = _score(con, engine, plan, source, limited)
             kept = rows - removed
-            if kept and (removed or changed):
-                _rewrite(con, source, staging / shard, changed)
+            if kept and touched:
+                _rewrite(con, plan, staging / shard)
                 output.rewritten.append(shard)
             elif kept:
                 _carry(source, staging / shard)
@@ -140,54 +187,57 @@ def _write_removed(
 
 
 def _score(
-    con: duckdb.DuckDBPyConnection, engine: DuckDBEngine, plan: BuildPlan, source: Path
-) -> tuple[int, int]:
-    """How many rows of one parent shard leave it, and how many kept rows change; those are
-    left in the temp tables ``gone`` and ``changed``, and the leaving ones added to
-    ``removed``."""
+    con: duckdb.DuckDBPyConnection,
+    engine: DuckDBEngine,
+    plan: BuildPlan,
+    source: Path,
+    limited: bool,
+) -> tuple[int, bool]:
+    """How many rows of one parent shard leave it, and whether any kept row changes; the
+    leaving rows are left in the temp table ``gone`` and added to ``removed``, the rows
+    naming a newly protected person in ``third_party``."""
     d = DUCKDB
-    # A view over the file: scoring reads only the columns it needs (no text), and the
-    # text is decoded once, by the pass that writes the new shard.
+    # A view over the file: scoring reads only the columns it needs; the text only for the
+    # @handles (and for newly listed identifiers), and it is written by one pass.
     con.execute(f"CREATE OR REPLACE VIEW shard AS SELECT * FROM read_parquet({_quote(source)})")
     engine._register_relation(con, str(source), "shard", CONTENT, "content", textual_ok=False)
     con.execute(f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d)}")
+    scored = "content"
+    if limited:
+        # Only rows by someone whose decisions changed, or naming a newly protected
+        # person, can have a reason now that they did not have in the parent.
+        con.execute(
+            "CREATE OR REPLACE VIEW reached AS SELECT * FROM content "
+            "WHERE author_id IN (SELECT subject_id FROM changed) "
+            "OR content_id IN (SELECT content_id FROM third_party)"
+        )
+        scored = "reached"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM "
-        f"({plan.reasons_sql(d)}) WHERE reason IS NOT NULL"
+        f"({plan.reasons_sql(d, content=scored)}) WHERE reason IS NOT NULL"
     )
     con.execute("INSERT INTO removed SELECT content_id, reason, author_country, kind FROM gone")
     removed = int(con.execute("SELECT count(*) FROM gone").fetchall()[0][0])
-    # Kept rows whose text or lists change: they name a newly protected person, or hold a
-    # newly listed identifier. Only they are redacted again; the rest are copied.
+    if removed:
+        return removed, True
+    # Kept rows that change: they name a newly protected person, or hold a newly listed
+    # identifier.
+    if con.execute("SELECT 1 FROM third_party LIMIT 1").fetchall():
+        return removed, True
     newly_named = " OR ".join(
         f"regexp_matches(text, {d.regex(p)})" for p in plan.identifier_patterns
     )
-    touched = "content_id IN (SELECT content_id FROM third_party)"
     if newly_named:
-        touched = f"({touched} OR (text IS NOT NULL AND ({newly_named})))"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE hits AS SELECT * FROM shard "
-        f"WHERE {touched} AND content_id NOT IN (SELECT content_id FROM gone)"
-    )
-    changed_rows = plan.kept_sql(d, source_hash_given=True, content="hits")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS {changed_rows}")
-    changed = int(con.execute("SELECT count(*) FROM changed").fetchall()[0][0])
-    return removed, changed
+        hit = con.execute(f"SELECT 1 FROM content WHERE {newly_named} LIMIT 1").fetchall()
+        return removed, bool(hit)
+    return removed, False
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, source: Path, target: Path, changed: int) -> None:
-    """The parent shard without the rows in ``gone``, with the rows in ``changed`` replaced,
-    in ``content_id`` order (a shard is written sorted)."""
-    columns = ", ".join(f'"{c}"' for c in DATASET.names)
-    query = (
-        f"SELECT {columns} FROM read_parquet({_quote(source)}) "
-        "WHERE content_id NOT IN (SELECT content_id FROM gone)"
-    )
-    if changed:
-        query = (
-            f"{query} AND content_id NOT IN (SELECT content_id FROM changed) "
-            f"UNION ALL SELECT {columns} FROM changed"
-        )
+def _rewrite(con: duckdb.DuckDBPyConnection, plan: BuildPlan, target: Path) -> None:
+    """The view ``shard`` without the rows in ``gone``, lists cleaned and text redacted
+    again where a newly protected person or identifier is named, in ``content_id`` order (a
+    shard is written sorted)."""
+    kept = plan.kept_sql(DUCKDB, source_hash_given=True, content="shard", removed="gone")
     con.execute(
-        f"COPY ({query} ORDER BY content_id) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"
+        f"COPY ({kept} ORDER BY content_id) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"
     )

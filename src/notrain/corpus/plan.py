@@ -400,14 +400,16 @@ END"""
             joined += "\n    LEFT JOIN signals sg ON c.content_id = sg.content_id"
         return joined
 
-    def reasons_sql(self, d: Dialect) -> str:
-        """Every content row's exclusion reason (NULL = kept), with what the counts need.
+    def reasons_sql(self, d: Dialect, content: str = "content") -> str:
+        """Every row's exclusion reason (NULL = kept), with what the counts need.
 
         Reads no text, so it stays cheap; the kept rows are produced by :meth:`kept_sql`.
+        ``content`` names the relation scored (a recall passes only the rows a change can
+        reach).
         """
         return f"""
 SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} AS reason
-{self._joined()}"""
+{self._joined(content)}"""
 
     def kept_sql(
         self,
@@ -415,6 +417,7 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         source_hash_given: bool = False,
         content: str = "content",
         reasons: str | None = None,
+        removed: str | None = None,
     ) -> str:
         """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash.
 
@@ -424,6 +427,11 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         the materialised :meth:`reasons_sql` of the same rows, if there is one: its kept ids
         are joined instead of the rules being evaluated again (half the cost of this step
         before the redaction).
+
+        ``removed`` (a recall) names a relation of the ids that leave: every other row of
+        ``content`` is kept without the rules being evaluated, its lists cleaned and its
+        text redacted again only where ``third_party`` names it (the passes leave a row
+        without a newly protected person or a newly listed identifier as it is).
         """
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
         # Only rows that name a blocked person need their lists filtered.
@@ -460,7 +468,12 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
         chain = ",\n".join(steps)
         selected = f"{self._joined(content)}\n    WHERE ({self.reason_sql(d)}) IS NULL"
-        if reasons is not None:
+        if removed is not None:
+            selected = f"""
+    FROM {content} c
+    LEFT JOIN third_party t ON c.content_id = t.content_id
+    WHERE c.content_id NOT IN (SELECT content_id FROM {removed})"""
+        elif reasons is not None:
             selected = f"""
     FROM {content} c
     JOIN {reasons} k ON c.content_id = k.content_id AND k.reason IS NULL

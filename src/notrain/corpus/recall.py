@@ -23,7 +23,7 @@ from notrain import __version__
 from notrain.corpus import dataset
 from notrain.corpus.build import BuildResult, Progress, _silent, _snapshot_meta
 from notrain.corpus.duckdb_engine import DuckDBEngine
-from notrain.corpus.duckdb_recall import recall_shards
+from notrain.corpus.duckdb_recall import Previous, recall_shards
 from notrain.corpus.plan import BuildPlan
 from notrain.corpus.sources import InputSet, format_of, resolve
 from notrain.errors import InputError, PolicyError, UserError
@@ -79,20 +79,19 @@ def _recorded_input(role: str, files: dict[str, str], label: str) -> InputSet:
     return InputSet(role=role, spec=str(paths[0]), files=paths, format=fmt)
 
 
-def _old_identifiers(engine: DuckDBEngine, manifest: dict[str, Any]) -> set[str] | None:
-    """The identifiers the parent already redacted, if its snapshot is still at hand."""
+def _parent_snapshot(manifest: dict[str, Any]) -> InputSet | None:
+    """The snapshot the parent was built from, if it is still at hand, unchanged."""
     files = manifest["registry_snapshot"].get("files", {})
     if not files or not all(Path(p).is_file() for p in files):
         return None
     if any(dataset.file_sha256(Path(p)) != sha for p, sha in files.items()):
         return None
-    old = InputSet(
+    return InputSet(
         role="registry snapshot",
         spec=next(iter(files)),
         files=tuple(Path(p) for p in files),
         format="parquet",
     )
-    return set(engine.identifiers(old, manifest["as_of"]))
 
 
 def _recount(
@@ -153,7 +152,8 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         )
         report("recalling", 0, None)
         current = set(engine.identifiers(snapshot, as_of.isoformat()))
-        old = _old_identifiers(engine, manifest)
+        before = _parent_snapshot(manifest)
+        old = set(engine.identifiers(before, manifest["as_of"])) if before else None
         fresh = sorted(current - old) if old is not None else sorted(current)
         # E-mails and phones were redacted by the parent build; only what the newer
         # snapshot can change is applied again.
@@ -161,11 +161,18 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             update={"redaction": RedactionRules(emails=False, phones=False, ips=False)}
         )
         plan = BuildPlan.compile(policy, as_of, fresh)
+        # Who changed since the parent is known from its snapshot, if the accounts are
+        # its own too; otherwise every kept row is scored again.
+        previous = (
+            Previous(before, BuildPlan.compile(policy, parent_as_of))
+            if before is not None and not request.accounts
+            else None
+        )
         shards = [(s["file"], int(s["rows"])) for s in manifest["shards"]]
         total = sum(rows for _, rows in shards)
         output = recall_shards(
             engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE,
-            progress=lambda done: report("recalling", done, total),
+            progress=lambda done: report("recalling", done, total), previous=previous,
         )  # fmt: skip
         shutil.rmtree(staging / ".spill", ignore_errors=True)
         counts = json.loads(json.dumps(manifest["counts"]))
@@ -193,6 +200,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
                 "removed": sum(removed_by_reason.values()),
                 "removed_by_reason": dict(sorted(removed_by_reason.items())),
                 "identifiers_newly_redacted": len(fresh),
+                "rescored": output.rescored,
                 "shards_rewritten": output.rewritten,
                 "shards_carried_over": len(output.shards) - len(output.rewritten),
             },
