@@ -95,3 +95,15 @@ def test_recall_by_catalogue_id_exports_the_registry_when_no_snapshot_is_given(
     missing = notrain("recall", "--dataset", "ds-0000000000000000", "--out", "v4", code=21)
     assert "not in the catalogue" in missing
     assert not (tmp_path / "v4.registry.parquet").exists()
+
+    # The parent's snapshot gone: every kept row is scored again, said so, same version.
+    assert manifest["recall"]["rescored"] == "changed"
+    (tmp_path / "before.parquet").rename(tmp_path / "moved.parquet")
+    said = notrain(
+        "recall", "--dataset", str(tmp_path / "v1"), "--registry", "v2.registry.parquet",
+        "--out", "v5", "--as-of", later, "--no-register",
+    )  # fmt: skip
+    assert "every kept row was scored again" in " ".join(said.split())
+    again = json.loads((tmp_path / "v5" / "manifest.json").read_text())
+    assert again["recall"]["rescored"] == "all"
+    assert [s["sha256"] for s in again["shards"]] == [s["sha256"] for s in manifest["shards"]]

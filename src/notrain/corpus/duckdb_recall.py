@@ -107,17 +107,19 @@ def recall_shards(
     removed_file: str,
     progress: Callable[[int], None] | None = None,
     previous: Previous | None = None,
+    accounts_checked: bool = False,
 ) -> RecallOutput:
     """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards,
     lineage and exclusions into ``staging``, and the rows taken out into ``removed_file``.
     ``progress`` is called after each shard with the parent's rows looked at so far.
     ``previous`` (the parent's snapshot and plan, when they are at hand and the accounts are
-    the parent's) limits the re-scoring to the rows a change can reach.
+    the parent's) limits the re-scoring to the rows a change can reach. ``accounts_checked``:
+    the accounts are the parent's own file (its recorded sha256), checked by its build.
     """
     con = engine._connect()
     output = RecallOutput()
     try:
-        engine._load_accounts(con, accounts)
+        engine._load_accounts(con, accounts, checked=accounts_checked)
         limited = _load_decisions(con, engine, plan, snapshot, previous)
         output.rescored = "changed" if limited else "all"
         con.execute(

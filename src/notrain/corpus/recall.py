@@ -173,6 +173,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         output = recall_shards(
             engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE,
             progress=lambda done: report("recalling", done, total), previous=previous,
+            accounts_checked=not request.accounts,
         )  # fmt: skip
         shutil.rmtree(staging / ".spill", ignore_errors=True)
         counts = json.loads(json.dumps(manifest["counts"]))
