@@ -38,9 +38,12 @@ LATER = "2026-07-01T00:00:00+00:00"
 ENV = {**os.environ, "NOTRAIN_DATABASE_URL": "sqlite:///:memory:"}
 
 
-def run(cmd: list[str]) -> dict[str, Any]:
+def run(cmd: list[str], source: Path | None = None) -> dict[str, Any]:
+    """Run ``cmd``, its wall and CPU time and peak RSS; ``source``: another checkout's
+    ``src`` to import notrain from (to compare two versions on the same data)."""
+    env = {**ENV, "PYTHONPATH": str(source)} if source else ENV
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if status:
         raise SystemExit(f"{cmd[3]} failed with status {status}")
@@ -88,6 +91,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--objectors", type=float, default=0.01, help="share of members")
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout's src/ (e.g. a git worktree of an earlier commit): its recall "
+        "is timed on the same parent, before and after this one's",
+    )
     args = parser.parse_args()
 
     src = args.data / f"platform-{args.rows}-{args.seed}"
@@ -129,8 +138,14 @@ def main() -> None:
 
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     floor = run([sys.executable, "-c", FLOOR, str(parent), str(work / "floor")])
-    recalled = run(notrain("recall", "--dataset", str(parent), "--registry", str(later),
-                           "--as-of", LATER, "--out", str(work / "recalled")))  # fmt: skip
+    recall = notrain("recall", "--dataset", str(parent), "--registry", str(later),
+                     "--as-of", LATER, "--out", str(work / "recalled"))  # fmt: skip
+    compared = []
+    if args.compare:
+        compared.append(run([*recall[:-2], str(work / "compared-1"), recall[-1]], args.compare))
+    recalled = run(recall)
+    if args.compare:
+        compared.append(run([*recall[:-2], str(work / "compared-2"), recall[-1]], args.compare))
     rebuilt = run(notrain("build", *inputs, "--registry", str(later), "--as-of", LATER,
                           "--out", str(work / "rebuilt")))  # fmt: skip
     floor_again = run([sys.executable, "-c", FLOOR, str(parent), str(work / "floor-2")])
@@ -149,6 +164,7 @@ def main() -> None:
         ("recall", recalled),
         ("full rebuild", rebuilt),
         ("floor again", floor_again),
+        *((f"recall of --compare ({n})", c) for n, c in enumerate(compared, 1)),
     ):
         seconds, rss, cpu = figures["seconds"], figures["peak_rss_mb"], figures["cpu_s"]
         print(f"{label:<24}{seconds:.2f} s  cpu {cpu:.2f} s  peak RSS {rss:,.0f} MB")
@@ -157,6 +173,10 @@ def main() -> None:
     floor_cpu = min(floor["cpu_s"], floor_again["cpu_s"])
     print(f"recall / floor          {recalled['seconds'] / best_floor:.2f}x "
           f"(cpu {recalled['cpu_s'] / floor_cpu:.2f}x)")  # fmt: skip
+    if compared:
+        best = min(c["seconds"] for c in compared)
+        print(f"recall / --compare      {recalled['seconds'] / best:.2f}x "
+              f"(cpu {recalled['cpu_s'] / min(c['cpu_s'] for c in compared):.2f}x)")  # fmt: skip
     objectors = {int(c) for c in chosen}
     for shards in (3, 64, 1024):
         touched = clustered(parent, objectors, shards)
