@@ -28,6 +28,7 @@ from notrain.contracts import SNAPSHOT
 from notrain.corpus.recall import RecallRequest, recall_dataset
 from notrain.policy.loader import default_policy_text, load_policy_text
 from notrain.registry.snapshot import write_snapshot
+from tests.corpus.test_recall import rows
 from tests.corpus.world import World
 
 # The default policy with consent for the rest of the world, so that a withdrawn consent
@@ -46,7 +47,9 @@ moments = st.datetimes(
 )
 
 
-def decision(subject: int | None, kind: str, when: datetime, n: int, who: str = "") -> dict:
+def decision(
+    subject: int | None, kind: str, when: datetime, n: int, who: str = ""
+) -> dict[str, Any]:
     return {
         "subject_id": subject,
         "identifiers": [who] if who else [],
@@ -100,14 +103,6 @@ def histories(draw: st.DrawFn) -> tuple[World, list[dict[str, Any]], datetime, d
     if draw(st.booleans()):
         later.append(decision(None, "objection", draw(moments), n, who="zoe martin"))
     return w, later, first, second
-
-
-def rows(path: Path) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    for shard in sorted(path.glob("part-*.parquet")):
-        for row in pq.read_table(shard).to_pylist():
-            found[row["content_id"]] = row
-    return found
 
 
 @settings(

@@ -317,6 +317,17 @@ class DuckDBEngine:
                 f"column {column!r}: {{}} rows are null, the contract requires a value",
             )
 
+    @staticmethod
+    def _people(con: duckdb.DuckDBPyConnection, plan: BuildPlan) -> None:
+        """The plan's tables ``decisions``, ``authors`` and ``blocked``, from the loaded
+        ``accounts`` and ``snapshot``."""
+        for name, sql in (
+            ("decisions", plan.decisions_sql(DUCKDB)),
+            ("authors", plan.authors_sql(DUCKDB)),
+            ("blocked", plan.blocked_sql(DUCKDB)),
+        ):
+            con.execute(f"CREATE TABLE {name} AS {sql}")
+
     def _load_signals(self, con: duckdb.DuckDBPyConnection, source: InputSet) -> None:
         self._register(con, source, SIGNALS, "signals_in")
         decisions = DUCKDB.strings([s.value for s in SignalDecision])
@@ -426,12 +437,7 @@ class DuckDBEngine:
                     if signals is None:
                         raise BuildError("the plan honours signals but no signals file was given")
                     self._load_signals(con, signals)
-                for name, sql in (
-                    ("decisions", plan.decisions_sql(d)),
-                    ("authors", plan.authors_sql(d)),
-                    ("blocked", plan.blocked_sql(d)),
-                ):
-                    con.execute(f"CREATE TABLE {name} AS {sql}")
+                self._people(con, plan)
             done = 0
             chunks = self._chunks(con, content, work, chunk_rows)
             for label, relation in chunks:

@@ -77,12 +77,7 @@ def _load_decisions(
         con.execute("ALTER TABLE decisions RENAME TO decisions_before")
         con.execute("DROP TABLE snapshot")
     engine._load_snapshot(con, snapshot)
-    for name, sql in (
-        ("decisions", plan.decisions_sql(d)),
-        ("authors", plan.authors_sql(d)),
-        ("blocked", plan.blocked_sql(d)),
-    ):
-        con.execute(f"CREATE TABLE {name} AS {sql}")
+    engine._people(con, plan)
     if previous is None:
         return False
     # A subject without a row has no decision: (not erased, no objection, no consent).
