@@ -193,3 +193,26 @@ def test_recall_reports_progress_per_shard(tmp_path: Path) -> None:
     )
     assert per_shard[-1] == ("recalling", kept, kept)
     assert calls[-1][0] == "publishing"
+
+
+def test_only_the_parents_own_snapshot_and_accounts_limit_the_rescoring(tmp_path: Path) -> None:
+    w, ids = platform()
+    w.build(tmp_path, chunk_rows=4)
+    snapshot = later_snapshot(w, tmp_path / "later.parquet", ids["bob"])
+
+    def rescored(out: str, accounts: str | None = None) -> str:
+        request = RecallRequest(
+            tmp_path / "dataset", str(snapshot), tmp_path / out, as_of=LATER, accounts=accounts
+        )
+        recall_dataset(request)
+        manifest = json.loads((tmp_path / out / "manifest.json").read_text())
+        return str(manifest["recall"]["rescored"])
+
+    assert rescored("limited") == "changed"
+    # Accounts given (even the same file): who changed cannot be told from the snapshots.
+    assert rescored("given", accounts=str(tmp_path / "in" / "accounts.parquet")) == "all"
+    # The parent's snapshot changed since its build: it no longer says what the parent saw.
+    registry = tmp_path / "in" / "registry.parquet"
+    registry.write_bytes(registry.read_bytes() + b"\0")
+    assert rescored("changed") == "all"
+    assert rows(tmp_path / "limited") == rows(tmp_path / "given") == rows(tmp_path / "changed")
