@@ -138,14 +138,17 @@ def main() -> None:
 
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     floor = run([sys.executable, "-c", FLOOR, str(parent), str(work / "floor")])
-    recall = notrain("recall", "--dataset", str(parent), "--registry", str(later),
-                     "--as-of", LATER, "--out", str(work / "recalled"))  # fmt: skip
+
+    def recall(out: str) -> list[str]:
+        return notrain("recall", "--dataset", str(parent), "--registry", str(later),
+                       "--as-of", LATER, "--out", str(work / out))  # fmt: skip
+
     compared = []
     if args.compare:
-        compared.append(run([*recall[:-2], str(work / "compared-1"), recall[-1]], args.compare))
-    recalled = run(recall)
+        compared.append(run(recall("compared-1"), args.compare))
+    recalled = run(recall("recalled"))
     if args.compare:
-        compared.append(run([*recall[:-2], str(work / "compared-2"), recall[-1]], args.compare))
+        compared.append(run(recall("compared-2"), args.compare))
     rebuilt = run(notrain("build", *inputs, "--registry", str(later), "--as-of", LATER,
                           "--out", str(work / "rebuilt")))  # fmt: skip
     floor_again = run([sys.executable, "-c", FLOOR, str(parent), str(work / "floor-2")])

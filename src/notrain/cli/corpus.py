@@ -306,7 +306,7 @@ def recall(
         f"{summary['shards_carried_over']} carried over unchanged",
         highlight=False,
     )
-    if summary.get("rescored") == "all":
+    if summary["rescored"] == "all":
         out.print(
             "every kept row was scored again: the parent's registry snapshot is gone or "
             "changed, or --accounts was given",

@@ -37,8 +37,6 @@ class RecallOutput:
     rewritten: list[str] = field(default_factory=list)
     removed: list[tuple[str, str | None, str, int]] = field(default_factory=list)
     """(reason, author country, kind, rows) of the rows the recall took out."""
-    rescored: str = "all"
-    """Which kept rows were scored again: "changed" (those a change reaches) or "all"."""
 
 
 def _carry(source: Path, target: Path) -> None:
@@ -64,13 +62,14 @@ def _load_decisions(
     plan: BuildPlan,
     snapshot: InputSet,
     previous: Previous | None,
-) -> bool:
-    """The tables ``decisions``, ``authors`` and ``blocked`` under the newer snapshot, and
-    ``changed`` (the subjects whose decisions differ from the parent's). With ``previous``,
-    ``blocked`` holds only the newly protected, as the parent already left out or redacted
-    everyone else; returns whether the re-scoring can be limited to ``changed``."""
+) -> None:
+    """The tables ``decisions``, ``authors`` and ``blocked`` under the newer snapshot. With
+    ``previous``, also ``changed`` (the subjects whose decisions differ from the parent's),
+    and ``blocked`` holds only the newly protected, as the parent already left out or
+    redacted everyone else."""
     d = DUCKDB
     if previous is not None:
+        # The plan's SQL names its tables: the parent's are made first, then renamed.
         engine._load_snapshot(con, previous.snapshot)
         con.execute(f"CREATE TABLE decisions AS {previous.plan.decisions_sql(d)}")
         con.execute(f"CREATE TABLE blocked_before AS {previous.plan.blocked_sql(d)}")
@@ -79,7 +78,7 @@ def _load_decisions(
     engine._load_snapshot(con, snapshot)
     engine._people(con, plan)
     if previous is None:
-        return False
+        return
     # A subject without a row has no decision: (not erased, no objection, no consent).
     state = "coalesce({0}.erased, FALSE), {0}.objected_at, coalesce({0}.consented, FALSE)"
     con.execute(
@@ -88,7 +87,6 @@ def _load_decisions(
         f"WHERE ({state.format('n')}) IS DISTINCT FROM ({state.format('o')})"
     )
     con.execute("DELETE FROM blocked WHERE id IN (SELECT id FROM blocked_before)")
-    return True
 
 
 def recall_shards(
@@ -115,8 +113,7 @@ def recall_shards(
     output = RecallOutput()
     try:
         engine._load_accounts(con, accounts, checked=accounts_checked)
-        limited = _load_decisions(con, engine, plan, snapshot, previous)
-        output.rescored = "changed" if limited else "all"
+        _load_decisions(con, engine, plan, snapshot, previous)
         con.execute(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
             "author_country VARCHAR, kind VARCHAR)"
@@ -124,7 +121,7 @@ def recall_shards(
         done = 0
         for shard, rows in shards:
             source = parent / shard
-            removed, touched = _score(con, engine, plan, source, limited)
+            removed, touched = _score(con, engine, plan, source, previous is not None)
             kept = rows - removed
             if kept and touched:
                 _rewrite(con, plan, staging / shard)

@@ -201,7 +201,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
                 "removed": sum(removed_by_reason.values()),
                 "removed_by_reason": dict(sorted(removed_by_reason.items())),
                 "identifiers_newly_redacted": len(fresh),
-                "rescored": output.rescored,
+                "rescored": "changed" if previous else "all",
                 "shards_rewritten": output.rewritten,
                 "shards_carried_over": len(output.shards) - len(output.rewritten),
             },
