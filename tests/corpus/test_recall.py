@@ -216,3 +216,66 @@ def test_only_the_parents_own_snapshot_and_accounts_limit_the_rescoring(tmp_path
     registry.write_bytes(registry.read_bytes() + b"\0")
     assert rescored("changed") == "all"
     assert rows(tmp_path / "limited") == rows(tmp_path / "given") == rows(tmp_path / "changed")
+
+
+def test_a_newly_listed_name_is_redacted_where_nothing_else_changed(tmp_path: Path) -> None:
+    # A non-member's objection after the parent: the rows naming her change only by that
+    # (no author or tag changed), and the rows beside them keep the parent's text, whose
+    # e-mails and phones the parent already redacted.
+    w = World()
+    anna = w.account(1, handle="anna")
+    w.item(anna, text="lunch with Zoe Martin, mail anna@example.org", content_id=1)
+    w.item(anna, text="call 0612345678 or anna@example.org", content_id=2)
+    w.item(anna, text="nothing to see", content_id=3)
+    w.build(tmp_path, chunk_rows=10)
+    later = [
+        *w.snapshot,
+        {"subject_id": None, "identifiers": ["zoe martin"], "kind": "objection",
+         "effective_at": utc("2026-07-02"), "request_id": "req-zoe"},
+    ]  # fmt: skip
+    snapshot = tmp_path / "later.parquet"
+    write_snapshot(pa.Table.from_pylist(later, schema=SNAPSHOT), snapshot)
+    out = tmp_path / "recalled"
+    recall_dataset(RecallRequest(tmp_path / "dataset", str(snapshot), out, as_of=LATER))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["recall"]["rescored"] == "changed"
+    assert manifest["recall"]["shards_rewritten"] == ["part-00000.parquet"]
+    got = rows(out)
+    assert got[1]["text"] == "lunch with [redacted], mail [email]"
+    assert got[2]["text"] == rows(tmp_path / "dataset")[2]["text"]
+    fresh = World(accounts=w.accounts, content=w.content, snapshot=later)
+    assert fresh.build(tmp_path / "fresh", as_of=LATER, chunk_rows=10).kept == got
+
+
+def test_a_newly_protected_person_named_only_in_text_is_found_in_any_case(
+    tmp_path: Path,
+) -> None:
+    # Named by @handle in the text alone (no mentions list), in another case, and a handle
+    # of another script ended by one ("@ÜNALさん"): a recall finds them as a build does.
+    w = World()
+    anna = w.account(1, handle="anna")
+    bob = w.account(2, handle="Bob.Smith")
+    unal = w.account(3, handle="ünal")
+    w.item(anna, text="hi @BOB.SMITH!", content_id=1)
+    w.item(anna, text="merci @ÜNALさん", content_id=2)
+    w.item(anna, text="hi @bob.smithy and @ünalx", content_id=3)
+    w.build(tmp_path, chunk_rows=10)
+    later = [
+        *w.snapshot,
+        *(
+            {"subject_id": who, "identifiers": [], "kind": "objection",
+             "effective_at": utc("2026-07-01"), "request_id": f"req-{who}"}
+            for who in (bob, unal)
+        ),
+    ]  # fmt: skip
+    snapshot = tmp_path / "later.parquet"
+    write_snapshot(pa.Table.from_pylist(later, schema=SNAPSHOT), snapshot)
+    out = tmp_path / "recalled"
+    recall_dataset(RecallRequest(tmp_path / "dataset", str(snapshot), out, as_of=LATER))
+    assert json.loads((out / "manifest.json").read_text())["recall"]["rescored"] == "changed"
+    got = rows(out)
+    assert got[1]["text"] == "hi @[redacted]!"
+    assert got[2]["text"] == "merci @[redacted]さん"
+    assert got[3]["text"] == "hi @bob.smithy and @ünalx"
+    fresh = World(accounts=w.accounts, content=w.content, snapshot=later)
+    assert fresh.build(tmp_path / "fresh", as_of=LATER, chunk_rows=10).kept == got

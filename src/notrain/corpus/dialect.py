@@ -110,6 +110,13 @@ class Dialect:
             return f"regexp_matches({expr}, {self.string(pattern)})"
         return f"({expr} RLIKE {self.string(pattern)})"
 
+    def matches(self, expr: str, pattern_sql: str) -> str:
+        """Whether a pattern (an SQL expression, as :meth:`regex` gives) matches somewhere in
+        ``expr``."""
+        if self.name == "duckdb":
+            return f"regexp_matches({expr}, {pattern_sql})"
+        return f"({expr} RLIKE {pattern_sql})"
+
     def lambda_(self, var: str, body: str) -> str:
         return f"lambda {var}: {body}" if self.name == "duckdb" else f"{var} -> {body}"
 

@@ -89,6 +89,26 @@ def _load_decisions(
     con.execute("DELETE FROM blocked WHERE id IN (SELECT id FROM blocked_before)")
 
 
+FEW_HANDLES = 200
+"""Up to this many newly protected handles, texts are first tested for any of them by one
+pattern; beyond, RE2's automaton for the alternatives outgrows its memory and the test costs
+more than the search it spares (measured in BENCHMARKS.md)."""
+
+
+def _few_handles(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A pattern every text naming a newly protected person by @handle meets, when they are
+    few (see :meth:`BuildPlan.third_party_sql`)."""
+    d = DUCKDB
+    found = con.execute(
+        f"SELECT count(*), string_agg({d.handle_literal('handle')}, '|' ORDER BY handle) "
+        "FROM blocked WHERE handle IS NOT NULL"
+    ).fetchall()[0]
+    if found[0] > FEW_HANDLES:
+        return None
+    # No handle at all: a pattern no text meets (an empty class).
+    return d.string(f"(?i)@(?:{found[1]})" if found[0] else r"[^\s\S]")
+
+
 def recall_shards(
     engine: DuckDBEngine,
     plan: BuildPlan,
@@ -114,6 +134,7 @@ def recall_shards(
     try:
         engine._load_accounts(con, accounts, checked=accounts_checked)
         _load_decisions(con, engine, plan, snapshot, previous)
+        handles = _few_handles(con) if previous is not None else None
         con.execute(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
             "author_country VARCHAR, kind VARCHAR)"
@@ -121,7 +142,7 @@ def recall_shards(
         done = 0
         for shard, rows in shards:
             source = parent / shard
-            removed, touched = _score(con, engine, plan, source, previous is not None)
+            removed, touched = _score(con, engine, plan, source, previous is not None, handles)
             kept = rows - removed
             if kept and touched:
                 _rewrite(con, plan, staging / shard)
@@ -186,6 +207,7 @@ def _score(
     plan: BuildPlan,
     source: Path,
     limited: bool,
+    handles: str | None = None,
 ) -> tuple[int, bool]:
     """How many rows of one parent shard leave it, and whether any kept row changes; the
     leaving rows are left in the temp table ``gone`` and added to ``removed``, the rows
@@ -195,7 +217,9 @@ def _score(
     # @handles (and for newly listed identifiers), and it is written by one pass.
     con.execute(f"CREATE OR REPLACE VIEW shard AS SELECT * FROM read_parquet({_quote(source)})")
     engine._register_relation(con, str(source), "shard", CONTENT, "content", textual_ok=False)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE third_party AS {plan.third_party_sql(d, handles=handles)}"
+    )
     scored = "content"
     if limited:
         # Only rows by someone whose decisions changed, or naming a newly protected
@@ -218,9 +242,7 @@ def _score(
     # identifier.
     if con.execute("SELECT 1 FROM third_party LIMIT 1").fetchall():
         return removed, True
-    newly_named = " OR ".join(
-        f"regexp_matches(text, {d.regex(p)})" for p in plan.identifier_patterns
-    )
+    newly_named = " OR ".join(d.matches("text", d.regex(p)) for p in plan.identifier_patterns)
     if newly_named:
         hit = con.execute(f"SELECT 1 FROM content WHERE {newly_named} LIMIT 1").fetchall()
         return removed, bool(hit)

@@ -174,8 +174,19 @@ SELECT content_id, kind, text, tags, mentions
 FROM {content}
 WHERE kind IN ({kinds}) AND visibility IN ({visibilities})"""
 
-    def third_party_sql(self, d: Dialect, content: str = "content") -> str:
-        """Per candidate row of ``content``, the blocked people it tags or mentions."""
+    def third_party_sql(
+        self, d: Dialect, content: str = "content", handles: str | None = None
+    ) -> str:
+        """Per candidate row of ``content``, the blocked people it tags or mentions.
+
+        ``handles``: a pattern (SQL literal) every text naming a blocked person by @handle
+        meets, such as ``(?i)@(?:h1|h2)`` of their folded handles: only those texts are
+        searched for @handles. Worth it only for a few handles (a recall's newly protected
+        people): a regular expression of many alternatives costs more than the search.
+        """
+        texts = "instr(text, '@') > 0"
+        if handles is not None:
+            texts += f" AND {d.matches('text', handles)}"
         media = d.strings(MEDIA_KINDS)
         prefix_end = redaction.MENTION_PREFIX_END
         runs = d.filter_list(
@@ -207,7 +218,7 @@ FROM (
         SELECT content_id, kind,
                {d.explode(f"regexp_extract_all(text, {d.string(redaction.MENTION_EXTRACT)}, 2)")}
                    AS written
-        FROM candidates WHERE instr(text, '@') > 0
+        FROM candidates WHERE {texts}
     ) w
     JOIN blocked b ON {d.fold("w.written")} = b.handle
     UNION ALL
@@ -219,7 +230,7 @@ FROM (
             SELECT content_id, kind, run, {d.explode(d.positions("run"))} AS n
             FROM (
                 SELECT content_id, kind, {d.explode(runs)} AS run
-                FROM candidates WHERE instr(text, '@') > 0 AND {d.has_non_ascii("text")}
+                FROM candidates WHERE {texts} AND {d.has_non_ascii("text")}
             ) u
         ) v
         WHERE (n = length(run) OR {d.full_match("substr(run, n + 1)", prefix_end)})
@@ -430,19 +441,25 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
 
         ``removed`` (a recall) names a relation of the ids that leave: every other row of
         ``content`` is kept without the rules being evaluated, its lists cleaned and its
-        text redacted again only where ``third_party`` names it (the passes leave a row
-        without a newly protected person or a newly listed identifier as it is).
+        text redacted again only where ``third_party`` names it or a newly listed
+        identifier (``identifier_patterns``) occurs in it. Any other row's text is the
+        parent's, redacted by the same passes, which leave their own output as it is; so it
+        is carried as it is, rather than searched again for e-mails and phones.
         """
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
-        # Only rows that name a blocked person need their lists filtered.
-        mentions = (
-            f"CASE WHEN s.blocked_ids IS NULL THEN {d.empty_if_null('s.mentions')} "
-            f"ELSE {d.filter_list(d.empty_if_null('s.mentions'), 'x', not_blocked)} END"
-        )
-        tags = (
-            f"CASE WHEN s.blocked_ids IS NULL THEN {d.empty_if_null('s.tags')} "
-            f"ELSE {d.filter_list(d.empty_if_null('s.tags'), 'x', not_blocked)} END"
-        )
+
+        def cleaned(column: str) -> str:
+            # Only rows that name a blocked person need their lists filtered. A dataset's
+            # lists are never NULL (written as empty), so a recall carries them as they are:
+            # making a list anew cost a tenth of the rewrite.
+            listed = d.empty_if_null(f"s.{column}")
+            unchanged = f"s.{column}" if removed is not None else listed
+            return (
+                f"CASE WHEN s.blocked_ids IS NULL THEN {unchanged} "
+                f"ELSE {d.filter_list(listed, 'x', not_blocked)} END"
+            )
+
+        mentions, tags = cleaned("mentions"), cleaned("tags")
         source = (
             "CAST(s.content_id AS VARCHAR) || chr(31) || coalesce(s.text, '') "
             "|| chr(31) || coalesce(s.media_uri, '')"
@@ -456,15 +473,23 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             "content_id, author_id, kind, visibility, created_at, media_uri, parent_id, "
             "mentions, tags, source_sha256, mention_handles"
         )
+        again = ""
+        if removed is not None:
+            # Which rows are redacted again (see above); the rest keep the parent's text.
+            named = [d.matches("s.text", d.regex(p)) for p in self.identifier_patterns]
+            again = ", " + " OR ".join(["s.blocked_ids IS NOT NULL", *named]) + " AS again"
+            carried += ", again"
         steps = [
             f"""r0 AS (
     SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at, s.text,
            s.media_uri, s.parent_id, {mentions} AS mentions, {tags} AS tags,
            {"s.source_sha256" if source_hash_given else d.digest(source)} AS source_sha256,
-           s.mention_handles
+           s.mention_handles{again}
     FROM s)"""
         ]
         for number, expr in enumerate(self.redaction_passes(d), start=1):
+            if again:
+                expr = f"CASE WHEN again THEN {expr} ELSE text END"
             steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
         chain = ",\n".join(steps)
         selected = f"{self._joined(content)}\n    WHERE ({self.reason_sql(d)}) IS NULL"
