@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -218,6 +219,20 @@ def test_only_the_parents_own_snapshot_and_accounts_limit_the_rescoring(tmp_path
     assert rows(tmp_path / "limited") == rows(tmp_path / "given") == rows(tmp_path / "changed")
 
 
+def recall_at_later(
+    w: World, tmp_path: Path, later: list[dict[str, Any]]
+) -> tuple[dict[str, object], dict[int, dict[str, object]], dict[int, dict[str, object]]]:
+    """Recall ``w``'s dataset (built into ``tmp_path``) under the snapshot ``later``: the
+    manifest's ``recall``, the recalled rows and a fresh build's at the new as-of."""
+    snapshot = tmp_path / "later.parquet"
+    write_snapshot(pa.Table.from_pylist(later, schema=SNAPSHOT), snapshot)
+    out = tmp_path / "recalled"
+    recall_dataset(RecallRequest(tmp_path / "dataset", str(snapshot), out, as_of=LATER))
+    fresh = World(accounts=w.accounts, content=w.content, snapshot=later)
+    expected = fresh.build(tmp_path / "fresh", as_of=LATER, chunk_rows=10).kept
+    return json.loads((out / "manifest.json").read_text())["recall"], rows(out), expected
+
+
 def test_a_newly_listed_name_is_redacted_where_nothing_else_changed(tmp_path: Path) -> None:
     # A non-member's objection after the parent: the rows naming her change only by that
     # (no author or tag changed), and the rows beside them keep the parent's text, whose
@@ -228,23 +243,14 @@ def test_a_newly_listed_name_is_redacted_where_nothing_else_changed(tmp_path: Pa
     w.item(anna, text="call 0612345678 or anna@example.org", content_id=2)
     w.item(anna, text="nothing to see", content_id=3)
     w.build(tmp_path, chunk_rows=10)
-    later = [
-        *w.snapshot,
-        {"subject_id": None, "identifiers": ["zoe martin"], "kind": "objection",
-         "effective_at": utc("2026-07-02"), "request_id": "req-zoe"},
-    ]  # fmt: skip
-    snapshot = tmp_path / "later.parquet"
-    write_snapshot(pa.Table.from_pylist(later, schema=SNAPSHOT), snapshot)
-    out = tmp_path / "recalled"
-    recall_dataset(RecallRequest(tmp_path / "dataset", str(snapshot), out, as_of=LATER))
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["recall"]["rescored"] == "changed"
-    assert manifest["recall"]["shards_rewritten"] == ["part-00000.parquet"]
-    got = rows(out)
+    zoe = {"subject_id": None, "identifiers": ["zoe martin"], "kind": "objection",
+           "effective_at": utc("2026-07-02"), "request_id": "req-zoe"}  # fmt: skip
+    recall, got, expected = recall_at_later(w, tmp_path, [*w.snapshot, zoe])
+    assert recall["rescored"] == "changed"
+    assert recall["shards_rewritten"] == ["part-00000.parquet"]
     assert got[1]["text"] == "lunch with [redacted], mail [email]"
     assert got[2]["text"] == rows(tmp_path / "dataset")[2]["text"]
-    fresh = World(accounts=w.accounts, content=w.content, snapshot=later)
-    assert fresh.build(tmp_path / "fresh", as_of=LATER, chunk_rows=10).kept == got
+    assert got == expected
 
 
 def test_a_newly_protected_person_named_only_in_text_is_found_in_any_case(
@@ -260,22 +266,14 @@ def test_a_newly_protected_person_named_only_in_text_is_found_in_any_case(
     w.item(anna, text="merci @ÜNALさん", content_id=2)
     w.item(anna, text="hi @bob.smithy and @ünalx", content_id=3)
     w.build(tmp_path, chunk_rows=10)
-    later = [
-        *w.snapshot,
-        *(
-            {"subject_id": who, "identifiers": [], "kind": "objection",
-             "effective_at": utc("2026-07-01"), "request_id": f"req-{who}"}
-            for who in (bob, unal)
-        ),
+    objections = [
+        {"subject_id": who, "identifiers": [], "kind": "objection",
+         "effective_at": utc("2026-07-01"), "request_id": f"req-{who}"}
+        for who in (bob, unal)
     ]  # fmt: skip
-    snapshot = tmp_path / "later.parquet"
-    write_snapshot(pa.Table.from_pylist(later, schema=SNAPSHOT), snapshot)
-    out = tmp_path / "recalled"
-    recall_dataset(RecallRequest(tmp_path / "dataset", str(snapshot), out, as_of=LATER))
-    assert json.loads((out / "manifest.json").read_text())["recall"]["rescored"] == "changed"
-    got = rows(out)
+    recall, got, expected = recall_at_later(w, tmp_path, [*w.snapshot, *objections])
+    assert recall["rescored"] == "changed"
     assert got[1]["text"] == "hi @[redacted]!"
     assert got[2]["text"] == "merci @[redacted]さん"
     assert got[3]["text"] == "hi @bob.smithy and @ünalx"
-    fresh = World(accounts=w.accounts, content=w.content, snapshot=later)
-    assert fresh.build(tmp_path / "fresh", as_of=LATER, chunk_rows=10).kept == got
+    assert got == expected
