@@ -441,10 +441,8 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
 
         ``removed`` (a recall) names a relation of the ids that leave: every other row of
         ``content`` is kept without the rules being evaluated, its lists cleaned and its
-        text redacted again only where ``third_party`` names it or a newly listed
-        identifier (``identifier_patterns``) occurs in it. Any other row's text is the
-        parent's, redacted by the same passes, which leave their own output as it is; so it
-        is carried as it is, rather than searched again for e-mails and phones.
+        text redacted again only where ``third_party`` names it (the passes leave a row
+        without a newly protected person or a newly listed identifier as it is).
         """
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
 
@@ -473,23 +471,15 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             "content_id, author_id, kind, visibility, created_at, media_uri, parent_id, "
             "mentions, tags, source_sha256, mention_handles"
         )
-        again = ""
-        if removed is not None:
-            # Which rows are redacted again (see above); the rest keep the parent's text.
-            named = [d.matches("s.text", d.regex(p)) for p in self.identifier_patterns]
-            again = ", " + " OR ".join(["s.blocked_ids IS NOT NULL", *named]) + " AS again"
-            carried += ", again"
         steps = [
             f"""r0 AS (
     SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at, s.text,
            s.media_uri, s.parent_id, {mentions} AS mentions, {tags} AS tags,
            {"s.source_sha256" if source_hash_given else d.digest(source)} AS source_sha256,
-           s.mention_handles{again}
+           s.mention_handles
     FROM s)"""
         ]
         for number, expr in enumerate(self.redaction_passes(d), start=1):
-            if again:
-                expr = f"CASE WHEN again THEN {expr} ELSE text END"
             steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
         chain = ",\n".join(steps)
         selected = f"{self._joined(content)}\n    WHERE ({self.reason_sql(d)}) IS NULL"
