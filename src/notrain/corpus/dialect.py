@@ -106,9 +106,7 @@ class Dialect:
 
     def contains_match(self, expr: str, pattern: str) -> str:
         """Whether ``pattern`` matches somewhere in ``expr`` (no groups: a cheap test)."""
-        if self.name == "duckdb":
-            return f"regexp_matches({expr}, {self.string(pattern)})"
-        return f"({expr} RLIKE {self.string(pattern)})"
+        return self.matches(expr, self.string(pattern))
 
     def matches(self, expr: str, pattern_sql: str) -> str:
         """Whether a pattern (an SQL expression, as :meth:`regex` gives) matches somewhere in
