@@ -17,7 +17,7 @@ from notrain.corpus.build import BuildRequest, BuildResult, build_dataset
 from notrain.corpus.recall import RecallRequest, recall_dataset
 from notrain.policy.loader import load_default_policy
 from notrain.registry.snapshot import write_snapshot
-from tests.corpus.world import AS_OF, World, utc
+from tests.corpus.world import AS_OF, World, assert_in_shard_order, utc
 
 LATER = utc("2026-09-01")
 
@@ -143,6 +143,8 @@ def test_recall_of_a_build_from_shards_equals_a_fresh_build_and_carries_files_ov
     write_snapshot(pa.Table.from_pylist(later, schema=SNAPSHOT), tmp_path / "in/registry.parquet")
     build(tmp_path / "in", directory, tmp_path / "fresh", chunk_rows=10, as_of=LATER)
     recalled, fresh = kept(tmp_path / "v2"), kept(tmp_path / "fresh")
+    for version in ("v1", "v2", "fresh"):
+        assert_in_shard_order(tmp_path / version)
     assert recalled.sort_by("content_id").to_pylist() == fresh.sort_by("content_id").to_pylist()
     # Member 5's texts were in the parent and are in no file of the new version.
     theirs = [i["text"].split(",")[0] for i in w.content if i["author_id"] == 5 and i["text"]]

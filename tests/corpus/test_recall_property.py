@@ -29,7 +29,7 @@ from notrain.corpus.recall import RecallRequest, recall_dataset
 from notrain.policy.loader import default_policy_text, load_policy_text
 from notrain.registry.snapshot import write_snapshot
 from tests.corpus.test_recall import rows
-from tests.corpus.world import World
+from tests.corpus.world import World, assert_in_shard_order
 
 # The default policy with consent for the rest of the world, so that a withdrawn consent
 # (a consent row gone from the later snapshot) takes rows out.
@@ -148,3 +148,4 @@ def test_a_recall_is_a_fresh_build_of_the_rows_the_parent_held(
                 r["content_id"]: r for r in pq.read_table(out / "lineage.parquet").to_pylist()
             }
             assert lineage == {cid: r for cid, r in expected.lineage.items() if cid in held}
+            assert_in_shard_order(out)

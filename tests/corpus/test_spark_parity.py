@@ -23,6 +23,7 @@ from notrain.corpus.dataset import verify
 from notrain.policy.loader import load_policy_text
 from notrain.policy.model import REASON_ORDER
 from notrain.synth import SNAPSHOT_FILE, synthesize_platform, synthesize_snapshot
+from tests.corpus.world import assert_in_shard_order
 
 pytestmark = pytest.mark.slow
 
@@ -194,6 +195,15 @@ def test_each_spark_shard_is_sorted_and_ranged(spark_built: BuildResult) -> None
         if previous_last is not None:
             assert ids[0] > previous_last, shard.name
         previous_last = ids[-1]
+
+
+def test_lineage_lists_the_shards_rows_in_order(
+    duckdb_built: BuildResult, spark_built: BuildResult
+) -> None:
+    # A recall makes its lineage from the parent's by row position: both engines must
+    # write it in shard order.
+    assert_in_shard_order(Path(duckdb_built.out))
+    assert_in_shard_order(Path(spark_built.out))
 
 
 def test_same_exclusions_and_lineage(duckdb_built: BuildResult, spark_built: BuildResult) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -174,3 +175,18 @@ class World:
             row["content_id"]: row for row in pq.read_table(out / "lineage.parquet").to_pylist()
         }
         return Built(result=result, kept=kept, reasons=reasons, lineage=lineage)
+
+
+def assert_in_shard_order(dataset: Path) -> None:
+    """Each shard sorted by ``content_id``, and the lineage its shards' rows in manifest
+    order, row for row (a recall makes the new lineage from the parent's by position)."""
+    shards = [s["file"] for s in json.loads((dataset / "manifest.json").read_text())["shards"]]
+    expected: list[dict[str, Any]] = []
+    for name in shards:
+        table = pq.read_table(
+            dataset / name, columns=["content_id", "author_id", "mentions", "tags"]
+        )
+        ids = table["content_id"].to_pylist()
+        assert ids == sorted(ids), name
+        expected.extend(table.to_pylist())
+    assert pq.read_table(dataset / "lineage.parquet").to_pylist() == expected

@@ -8,8 +8,14 @@ the latter, are scored again (no kept row's reason can change otherwise: account
 policy are the parent's, and time only makes a jurisdiction active, never inactive).
 Without it, every kept row is scored again. A shard is rewritten only if a row leaves it,
 one of its rows names a newly protected person, or a newly listed non-member identifier
-occurs in its text; every other shard is carried over byte for byte. A rewritten shard is
-the parent's, filtered, its few changed rows redacted again, by one COPY.
+occurs in its text; every other shard is carried over byte for byte.
+
+A rewritten shard is the parent's, filtered, its few changed rows redacted again, by one
+COPY that neither joins nor sorts, so the rows keep the parent's order at the cost of a
+plain copy: the rows that leave are a bit string over the shard's row positions, and the
+changed rows' blocked ids and handles are looked up by position (a Python function over a
+dict, called by DuckDB for those rows only). The new lineage is the parent's, filtered and
+cleaned the same way, since it lists the kept rows in shard order.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+from duckdb.func import SPECIAL
+from duckdb.sqltypes import BIGINT, VARCHAR
 
-from notrain.contracts import CONTENT, LINEAGE
+from notrain.contracts import CONTENT
 from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
@@ -131,6 +139,7 @@ def recall_shards(
     """
     con = engine._connect()
     output = RecallOutput()
+    looked_up = _Lookup(con)
     try:
         engine._load_accounts(con, accounts, checked=accounts_checked)
         _load_decisions(con, engine, plan, snapshot, previous)
@@ -139,13 +148,22 @@ def recall_shards(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
             "author_country VARCHAR, kind VARCHAR)"
         )
+        # Row positions in the parent's lineage (its shards' rows, in order) that leave, or
+        # stay with blocked ids to clean: what the new lineage is made from.
+        con.execute(
+            "CREATE TABLE moved (pos BIGINT, gone BOOLEAN, blocked_ids BIGINT[], "
+            "mention_handles VARCHAR[])"
+        )
         done = 0
         for shard, rows in shards:
             source = parent / shard
             removed, touched = _score(con, engine, plan, source, previous is not None, handles)
             kept = rows - removed
+            if touched:
+                _positions(con, source, rows, done)
             if kept and touched:
-                _rewrite(con, plan, staging / shard)
+                looked_up.load("SELECT pos, blocked_ids, mention_handles FROM positions")
+                _rewrite(con, plan, source, staging / shard)
                 output.rewritten.append(shard)
             elif kept:
                 _carry(source, staging / shard)
@@ -154,20 +172,8 @@ def recall_shards(
             done += rows
             if progress:
                 progress(done)
-        # The lineage of the new version: the kept rows' ids and the people they name, read
-        # back from the shards just written, in shard order.
-        written = ", ".join(_quote(staging / name) for name, _ in output.shards)
-        lineage = ", ".join(f'"{c}"' for c in LINEAGE.names)
-        # With no shard left, the parent's lineage gives the columns and no row.
-        relation = (
-            f"read_parquet([{written}])"
-            if written
-            else f"(SELECT * FROM read_parquet({_quote(parent / LINEAGE_FILE)}) LIMIT 0)"
-        )
-        con.execute(
-            f"COPY (SELECT {lineage} FROM {relation}) TO {_quote(staging / LINEAGE_FILE)} "
-            "(FORMAT parquet, COMPRESSION zstd)"
-        )
+        looked_up.load("SELECT pos, blocked_ids, mention_handles FROM moved")
+        _write_lineage(con, parent, staging, done)
         _write_removed(con, parent, staging, removed_file)
         output.removed = [
             (str(r[0]), r[1], str(r[2]), int(r[3]))
@@ -181,6 +187,114 @@ def recall_shards(
     finally:
         con.close()
     return output
+
+
+class _Lookup:
+    """``recall_blocked_ids(pos)`` and ``recall_mention_handles(pos)`` in SQL: a kept
+    changed row's blocked ids and handles by its position, from a dict. DuckDB calls them
+    only for the rows a ``CASE`` selects (the few changed ones), so the statement keeps
+    the order of its one scan, which a join with the changed rows would not."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.rows: dict[int, tuple[list[int], list[str] | None]] = {}
+        for name, function, kind in (
+            ("recall_blocked_ids", self.blocked_ids, BIGINT),
+            ("recall_mention_handles", self.mention_handles, VARCHAR),
+        ):
+            con.create_function(
+                name,
+                function,
+                [BIGINT],
+                duckdb.list_type(kind),
+                null_handling=SPECIAL,
+                side_effects=False,
+            )
+
+    def blocked_ids(self, pos: int) -> list[int]:
+        return self.rows[pos][0]
+
+    def mention_handles(self, pos: int) -> list[str] | None:
+        return self.rows[pos][1]
+
+    def load(self, query: str) -> None:
+        """The kept changed rows of ``query`` (pos, gone, blocked_ids, mention_handles)."""
+        self.rows = {
+            int(pos): (ids, handles)
+            for pos, ids, handles in self.con.execute(
+                f"SELECT pos, blocked_ids, mention_handles FROM ({query}) "
+                "WHERE blocked_ids IS NOT NULL"
+            ).fetchall()
+        }
+
+
+def _bits(con: duckdb.DuckDBPyConnection, name: str, relation: str, where: str, rows: int) -> None:
+    """The SQL variable ``name``: a bit string of ``rows`` bits, set at the positions of
+    ``relation`` that meet ``where``."""
+    con.execute(
+        f"SET VARIABLE {name} = (SELECT coalesce(bitstring_agg(pos, 0, {rows - 1}) "
+        f"FILTER (WHERE {where}), bitstring('0', {rows})) FROM {relation})"
+    )
+
+
+def _positions(con: duckdb.DuckDBPyConnection, source: Path, rows: int, offset: int) -> None:
+    """The rows of one shard that leave (``gone``) or change (in ``third_party``), by their
+    position in the file: the temp table ``positions`` and the bit strings ``recall_gone``
+    and ``recall_changed``; added to ``moved`` at ``offset`` (their place in the lineage)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE positions AS "
+        "SELECT p.file_row_number AS pos, g.content_id IS NOT NULL AS gone, "
+        "CASE WHEN g.content_id IS NULL THEN t.blocked_ids END AS blocked_ids, "
+        "CASE WHEN g.content_id IS NULL THEN t.mention_handles END AS mention_handles "
+        f"FROM read_parquet({_quote(source)}, file_row_number = true) p "
+        "LEFT JOIN gone g ON p.content_id = g.content_id "
+        "LEFT JOIN third_party t ON p.content_id = t.content_id "
+        "WHERE p.content_id IN (SELECT content_id FROM gone) "
+        "OR p.content_id IN (SELECT content_id FROM third_party)"
+    )
+    _bits(con, "recall_gone", "positions", "gone", rows)
+    _bits(con, "recall_changed", "positions", "blocked_ids IS NOT NULL", rows)
+    con.execute(
+        f"INSERT INTO moved SELECT pos + {offset}, gone, blocked_ids, mention_handles "
+        "FROM positions"
+    )
+
+
+def _kept_rows(source: str, columns: str) -> str:
+    """The rows of ``source`` not in ``recall_gone``, in the file's order, with ``columns``
+    and, where ``recall_changed`` is set, their blocked ids and handles."""
+    changed = "get_bit(getvariable('recall_changed'), CAST(c.file_row_number AS INTEGER)) = 1"
+    return (
+        f"SELECT {columns}, "
+        f"CASE WHEN {changed} THEN recall_blocked_ids(c.file_row_number) END AS blocked_ids, "
+        f"CASE WHEN {changed} THEN recall_mention_handles(c.file_row_number) END "
+        "AS mention_handles "
+        f"FROM read_parquet({source}, file_row_number = true) c "
+        "WHERE get_bit(getvariable('recall_gone'), CAST(c.file_row_number AS INTEGER)) = 0"
+    )
+
+
+def _write_lineage(con: duckdb.DuckDBPyConnection, parent: Path, staging: Path, rows: int) -> None:
+    """The new version's lineage: the parent's (its kept rows in shard order), without the
+    rows that left, the changed rows' lists cleaned as in their shards."""
+    if not rows:
+        shutil.copyfile(parent / LINEAGE_FILE, staging / LINEAGE_FILE)
+        return
+    _bits(con, "recall_gone", "moved", "gone", rows)
+    _bits(con, "recall_changed", "moved", "blocked_ids IS NOT NULL", rows)
+    blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
+    listed = [
+        f"CASE WHEN s.blocked_ids IS NULL THEN s.{c} ELSE "
+        f"{DUCKDB.filter_list(DUCKDB.empty_if_null(f's.{c}'), 'x', blocked)} END AS {c}"
+        for c in ("mentions", "tags")
+    ]
+    rows_sql = _kept_rows(
+        _quote(parent / LINEAGE_FILE), "c.content_id, c.author_id, c.mentions, c.tags"
+    )
+    con.execute(
+        f"COPY (SELECT s.content_id, s.author_id, {', '.join(listed)} FROM ({rows_sql}) s) "
+        f"TO {_quote(staging / LINEAGE_FILE)} (FORMAT parquet, COMPRESSION zstd)"
+    )
 
 
 def _write_removed(
@@ -249,11 +363,10 @@ def _score(
     return removed, False
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, plan: BuildPlan, target: Path) -> None:
-    """The view ``shard`` without the rows in ``gone``, lists cleaned and text redacted
-    again where a newly protected person or identifier is named, in ``content_id`` order (a
-    shard is written sorted)."""
-    kept = plan.kept_sql(DUCKDB, source_hash_given=True, content="shard", removed="gone")
-    con.execute(
-        f"COPY ({kept} ORDER BY content_id) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)"
-    )
+def _rewrite(con: duckdb.DuckDBPyConnection, plan: BuildPlan, source: Path, target: Path) -> None:
+    """``source`` without the rows in ``recall_gone``, lists cleaned and text redacted again
+    where a newly protected person or identifier is named, in the parent's order (a shard
+    is written sorted by ``content_id``)."""
+    rows = _kept_rows(_quote(source), "c.* EXCLUDE (file_row_number)")
+    kept = plan.kept_sql(DUCKDB, source_hash_given=True, rows=rows)
+    con.execute(f"COPY ({kept}) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)")

@@ -428,7 +428,7 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         source_hash_given: bool = False,
         content: str = "content",
         reasons: str | None = None,
-        removed: str | None = None,
+        rows: str | None = None,
     ) -> str:
         """The kept rows in the dataset's columns: text redacted, lists cleaned, source hash.
 
@@ -439,10 +439,11 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
         are joined instead of the rules being evaluated again (half the cost of this step
         before the redaction).
 
-        ``removed`` (a recall) names a relation of the ids that leave: every other row of
-        ``content`` is kept without the rules being evaluated, its lists cleaned and its
-        text redacted again only where ``third_party`` names it (the passes leave a row
-        without a newly protected person or a newly listed identifier as it is).
+        ``rows`` (a recall) is a query giving the rows kept, in the dataset's columns plus
+        ``blocked_ids`` and ``mention_handles`` (NULL where no newly protected person is
+        named): the rules are not evaluated, lists are cleaned and text redacted again only
+        where those are given (the passes leave a row without a newly protected person or a
+        newly listed identifier as it is).
         """
         not_blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
 
@@ -451,7 +452,7 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             # lists are never NULL (written as empty), so a recall carries them as they are:
             # making a list anew cost a tenth of the rewrite.
             listed = d.empty_if_null(f"s.{column}")
-            unchanged = f"s.{column}" if removed is not None else listed
+            unchanged = f"s.{column}" if rows is not None else listed
             return (
                 f"CASE WHEN s.blocked_ids IS NULL THEN {unchanged} "
                 f"ELSE {d.filter_list(listed, 'x', not_blocked)} END"
@@ -483,20 +484,15 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             steps.append(f"r{number} AS (SELECT {carried}, {expr} AS text FROM r{number - 1})")
         chain = ",\n".join(steps)
         selected = f"{self._joined(content)}\n    WHERE ({self.reason_sql(d)}) IS NULL"
-        if removed is not None:
-            selected = f"""
-    FROM {content} c
-    LEFT JOIN third_party t ON c.content_id = t.content_id
-    WHERE c.content_id NOT IN (SELECT content_id FROM {removed})"""
-        elif reasons is not None:
+        if reasons is not None:
             selected = f"""
     FROM {content} c
     JOIN {reasons} k ON c.content_id = k.content_id AND k.reason IS NULL
     LEFT JOIN third_party t ON c.content_id = t.content_id"""
+        given = rows or f"SELECT c.*, t.blocked_ids, t.mention_handles\n    {selected}"
         return f"""
 WITH s AS (
-    SELECT c.*, t.blocked_ids, t.mention_handles
-    {selected}
+    {given}
 ),
 {chain}
 SELECT content_id, author_id, kind, visibility, created_at, text, media_uri, parent_id,
