@@ -6,18 +6,14 @@ options override them for one run.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notrain.engine_names import EngineName
 
-class EngineName(StrEnum):
-    """The engines a build can run on."""
-
-    DUCKDB = "duckdb"
-    SPARK = "spark"
+__all__ = ["EngineName", "Settings", "get_settings"]
 
 
 class Settings(BaseSettings):

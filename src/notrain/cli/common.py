@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from notrain.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 out = Console()
 err = Console(stderr=True)
@@ -15,6 +18,8 @@ err = Console(stderr=True)
 
 def progress_bar() -> Progress:
     """A progress bar on stderr when it is a terminal; silent when piped."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -6,13 +6,15 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from notrain.cli.common import err, out, parse_time, progress_bar
-from notrain.settings import EngineName, get_settings
+from notrain.engine_names import EngineName
+
+if TYPE_CHECKING:  # like the settings (pydantic), loaded only by the commands using them
+    from rich.table import Table
 
 DATASET_ID = re.compile(r"ds-[0-9a-f]{16}")
 
@@ -82,6 +84,8 @@ def synth(
 
 
 def _summary_table(counts: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Rows kept and left out", show_footer=True)
     table.add_column("", footer="input rows")
     table.add_column("rows", justify="right", footer=f"{counts['input']:,}")
@@ -162,6 +166,7 @@ def build(
     from notrain.corpus.build import BuildRequest, build_dataset
     from notrain.corpus.storage import is_uri
     from notrain.policy.loader import load_default_policy, load_policy
+    from notrain.settings import get_settings
 
     settings = get_settings()
     loaded = load_policy(policy) if policy else load_default_policy()
@@ -254,6 +259,7 @@ def recall(
     from notrain.corpus.dataset import refuse_existing
     from notrain.corpus.recall import RecallRequest, read_manifest, recall_dataset
     from notrain.policy.loader import load_policy
+    from notrain.settings import get_settings
 
     settings = get_settings()
     parent = _dataset_dir(dataset)
@@ -350,6 +356,7 @@ def build_web(
     """Build a dataset of web documents (url, fetched_at, text) from a scanned crawl."""
     from notrain.corpus.web import WebBuildRequest, build_web_dataset
     from notrain.policy.loader import load_default_policy, load_policy
+    from notrain.settings import get_settings
 
     settings = get_settings()
     result = build_web_dataset(
@@ -406,6 +413,7 @@ def dataset_verify(
     storage: Storage = LOCAL
     if is_uri(path):
         from notrain.corpus.engines import create_engine
+        from notrain.settings import get_settings
 
         storage = create_engine("spark", spark_master=get_settings().spark_master).storage(path)
     problems = verify(path, storage)

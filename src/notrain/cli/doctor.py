@@ -6,7 +6,6 @@ import typer
 from rich.markup import escape
 
 from notrain.cli.common import out
-from notrain.settings import get_settings
 
 MARKS = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
 
@@ -21,6 +20,7 @@ def doctor() -> None:
     Prints one line per check; exits 1 if any check fails; warnings do not fail.
     """
     from notrain.doctor import diagnose
+    from notrain.settings import get_settings
 
     checks = diagnose(get_settings())
     for check in checks:

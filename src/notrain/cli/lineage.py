@@ -24,9 +24,8 @@ models_app = typer.Typer(help="Models trained from catalogued datasets.", no_arg
 
 
 def register(app: typer.Typer) -> None:
-    dataset_app.command("register")(dataset_register)
-    dataset_app.command("list")(dataset_list)
-    dataset_app.command("purge")(dataset_purge)
+    # The dataset_* commands join `notrain dataset` when this module is imported: a
+    # command line starting with `dataset` imports it (see notrain.cli.COMMANDS).
     app.add_typer(models_app, name="models")
     app.command()(impact)
     app.command()(access)
@@ -41,6 +40,7 @@ def catalogue(db: str | None) -> Iterator[Session]:
         yield session
 
 
+@dataset_app.command("register")
 def dataset_register(
     path: Annotated[Path, typer.Argument(help="A dataset directory written by notrain.")],
     db: DbOption = None,
@@ -51,6 +51,7 @@ def dataset_register(
     out.print(f"catalogued {record_dataset(path, db)} ({path})", highlight=False)
 
 
+@dataset_app.command("list")
 def dataset_list(
     db: DbOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -87,6 +88,7 @@ def dataset_list(
     out.print(table)
 
 
+@dataset_app.command("purge")
 def dataset_purge(
     dataset: Annotated[
         str | None,

@@ -9,7 +9,6 @@ import typer
 
 from notrain.cli.common import err
 from notrain.cli.registry import DbOption, OutboxOption
-from notrain.settings import get_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +38,7 @@ def serve(
     import uvicorn
 
     from notrain.mail.transport import transport_from_settings
+    from notrain.settings import get_settings
 
     if db:
         os.environ["NOTRAIN_DATABASE_URL"] = db  # read again by every worker process
@@ -73,6 +73,7 @@ def app_from_environment() -> object:
     """The portal as configured by the environment (one per ``serve --workers`` process)."""
     from notrain.mail.transport import transport_from_settings
     from notrain.portal import create_app
+    from notrain.settings import get_settings
 
     settings = get_settings()
     return create_app(settings, transport=transport_from_settings(settings, None))

@@ -11,7 +11,6 @@ import typer
 
 from notrain.cli.common import err, out
 from notrain.cli.registry import DbOption, opened
-from notrain.settings import get_settings
 
 if TYPE_CHECKING:
     from notrain.proofs.keys import LogKey
@@ -37,6 +36,7 @@ def register(app: typer.Typer) -> None:
 
 def log_key() -> LogKey:
     from notrain.proofs.keys import load_log_key
+    from notrain.settings import get_settings
 
     return load_log_key(get_settings())
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from notrain.cli.common import out, parse_time
-from notrain.settings import get_settings
 
 registry_app = typer.Typer(
     help="The registry of objections, consents, their withdrawals, access and erasure requests.",
@@ -58,6 +57,7 @@ def opened(
 
 def transport(outbox: Path | None) -> Transport:
     from notrain.mail.transport import transport_from_settings
+    from notrain.settings import get_settings
 
     return transport_from_settings(get_settings(), outbox)
 
@@ -78,6 +78,7 @@ def send_mail(registry: Registry, outbox: Path | None) -> None:
 def migrate(db: DbOption = None) -> None:
     """Create or upgrade the registry's tables (also done on first use)."""
     from notrain.registry.db import create_registry_engine, migrate, safe_url
+    from notrain.settings import get_settings
 
     url = db or get_settings().database_url
     engine = create_registry_engine(url)
