@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,78 @@ def test_a_newly_protected_person_named_only_in_text_is_found_in_any_case(
     assert got[2]["text"] == "merci @[redacted]さん"
     assert got[3]["text"] == "hi @bob.smithy and @ünalx"
     assert got == expected
+
+
+def test_a_newly_listed_address_the_parent_made_an_email_placeholder_is_redacted_as_a_build_does(
+    tmp_path: Path,
+) -> None:
+    # A build replaces a listed identifier before e-mails and phones: a non-member's
+    # address listed after the parent is "[redacted]" in a fresh build, while the parent
+    # already holds "[email]" there (and so does a name glued to an address). The recall
+    # takes those texts from the parent's source again.
+    w = World()
+    anna = w.account(1, handle="anna")
+    w.item(anna, text="write to zoe@example.org today", content_id=1)
+    w.item(anna, text="Zoe Martin: zoe.martin@example.net, or anna@example.org", content_id=2)
+    w.item(anna, text="mail anna@example.org or call 0612345678", content_id=3)
+    w.item(anna, text="nothing here", content_id=4)
+    w.build(tmp_path, chunk_rows=10)
+    zoe = _listed(["zoe@example.org", "zoe martin"])
+    recall, got, expected = recall_at_later(w, tmp_path, [*w.snapshot, zoe])
+    assert recall["texts_redacted_from_source"] == 2  # the two naming Zoe
+    assert got[1]["text"] == "write to [redacted] today"
+    assert got[2]["text"] == expected[2]["text"]
+    assert got[3]["text"] == "mail [email] or call [phone]"
+    assert got == expected
+
+
+def _listed(identifiers: list[str], day: str = "2026-07-02") -> dict[str, Any]:
+    return {"subject_id": None, "identifiers": identifiers, "kind": "objection",
+            "effective_at": utc(day), "request_id": f"req-{identifiers[0]}"}  # fmt: skip
+
+
+def test_a_longer_name_listed_after_a_shorter_one_is_redacted_whole(tmp_path: Path) -> None:
+    # The parent knew "maria" only: "[redacted] gonzalez". A fresh build that knows both
+    # replaces "maria gonzalez" whole, and so does the recall, from the source.
+    w = World()
+    anna = w.account(1, handle="anna")
+    w.item(anna, text="met Maria Gonzalez and maria", content_id=1)
+    w.item(anna, text="maria says hi", content_id=2)
+    w.decide(None, identifiers=["maria"], effective_at="2026-01-01")
+    w.build(tmp_path, chunk_rows=10)
+    recall, got, expected = recall_at_later(w, tmp_path, [*w.snapshot, _listed(["Maria Gonzalez"])])
+    assert got[1]["text"] == "met [redacted] and [redacted]"
+    assert got[2]["text"] == "[redacted] says hi"
+    assert recall["texts_redacted_from_source"] == 1
+    assert got == expected
+
+
+def test_texts_are_taken_from_the_source_only_when_it_is_the_parents(tmp_path: Path) -> None:
+    w = World()
+    anna = w.account(1, handle="anna")
+    w.item(anna, text="write to zoe@example.org today", content_id=1)
+    w.build(tmp_path, chunk_rows=10)
+    snapshot = tmp_path / "later.parquet"
+    write_snapshot(
+        pa.Table.from_pylist([*w.snapshot, _listed(["zoe@example.org"])], schema=SNAPSHOT),
+        snapshot,
+    )
+    content = tmp_path / "in" / "content.parquet"
+    moved = tmp_path / "elsewhere.parquet"
+    content.rename(moved)
+    request = RecallRequest(tmp_path / "dataset", str(snapshot), tmp_path / "v2", as_of=LATER)
+    with pytest.raises(InputError, match="content file is gone; pass --content"):
+        recall_dataset(request)
+    assert not (tmp_path / "v2").exists()
+    recall_dataset(replace(request, content=str(moved)))
+    assert rows(tmp_path / "v2")[1]["text"] == "write to [redacted] today"
+    # Nothing hidden to look for: the source is not read at all.
+    recall_dataset(replace(request, out=tmp_path / "v3", registry=str(_later(w, tmp_path))))
+    assert rows(tmp_path / "v3")[1]["text"] == "write to [email] today"
+
+
+def _later(w: World, tmp_path: Path) -> Path:
+    """A later snapshot that lists nothing new."""
+    snapshot = tmp_path / "same.parquet"
+    write_snapshot(pa.Table.from_pylist(w.snapshot, schema=SNAPSHOT), snapshot)
+    return snapshot

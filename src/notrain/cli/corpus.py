@@ -240,6 +240,13 @@ def recall(
         str | None,
         typer.Option(help="Accounts file (default: the parent's, if unchanged)."),
     ] = None,
+    content: Annotated[
+        str | None,
+        typer.Option(
+            help="The parent's content, if moved (read only for texts where a newly listed "
+            "identifier may hide behind a placeholder; default: its recorded path)."
+        ),
+    ] = None,
     policy: Annotated[
         Path | None,
         typer.Option(help="The parent's policy file, if it was not the shipped default."),
@@ -276,6 +283,7 @@ def recall(
         out=out_dir,
         as_of=parse_time(as_of, "--as-of") if as_of else None,
         accounts=accounts,
+        content=content,
         policy=load_policy(policy) if policy else None,
         threads=settings.build_threads,
         memory_limit=settings.build_memory_limit,

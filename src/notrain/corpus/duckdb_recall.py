@@ -35,6 +35,7 @@ from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
 from notrain.corpus.plan import BuildPlan
+from notrain.corpus.rederive import Source, rederive
 from notrain.corpus.sources import InputSet
 from notrain.errors import BuildError
 
@@ -45,6 +46,8 @@ class RecallOutput:
     rewritten: list[str] = field(default_factory=list)
     removed: list[tuple[str, str | None, str, int]] = field(default_factory=list)
     """(reason, author country, kind, rows) of the rows the recall took out."""
+    rederived: int = 0
+    """Rows whose text was redacted again from the parent's source."""
 
 
 def _carry(source: Path, target: Path) -> None:
@@ -71,10 +74,10 @@ def _load_decisions(
     snapshot: InputSet,
     previous: Previous | None,
 ) -> None:
-    """The tables ``decisions``, ``authors`` and ``blocked`` under the newer snapshot. With
-    ``previous``, also ``changed`` (the subjects whose decisions differ from the parent's),
-    and ``blocked`` holds only the newly protected, as the parent already left out or
-    redacted everyone else."""
+    """The tables ``decisions``, ``authors``, ``blocked`` and ``blocked_all`` under the newer
+    snapshot. With ``previous``, also ``changed`` (the subjects whose decisions differ from
+    the parent's), and ``blocked`` holds only the newly protected, as the parent already
+    left out or redacted everyone else (``blocked_all`` keeps them all)."""
     d = DUCKDB
     if previous is not None:
         # The plan's SQL names its tables: the parent's are made first, then renamed.
@@ -85,6 +88,7 @@ def _load_decisions(
         con.execute("DROP TABLE snapshot")
     engine._load_snapshot(con, snapshot)
     engine._people(con, plan)
+    con.execute("CREATE TABLE blocked_all AS SELECT * FROM blocked")
     if previous is None:
         return
     # A subject without a row has no decision: (not erased, no objection, no consent).
@@ -129,6 +133,7 @@ def recall_shards(
     progress: Callable[[int], None] | None = None,
     previous: Previous | None = None,
     accounts_checked: bool = False,
+    source: Source | None = None,
 ) -> RecallOutput:
     """Re-score ``shards`` ((file, rows) of the parent) and write the new version's shards,
     lineage and exclusions into ``staging``, and the rows taken out into ``removed_file``.
@@ -136,6 +141,8 @@ def recall_shards(
     ``previous`` (the parent's snapshot and plan, when they are at hand and the accounts are
     the parent's) limits the re-scoring to the rows a change can reach. ``accounts_checked``:
     the accounts are the parent's own file (its recorded sha256), checked by its build.
+    ``source``: how a fresh build redacts, for the texts whose placeholders may hide a newly
+    listed identifier (see :mod:`notrain.corpus.rederive`).
     """
     con = engine._connect()
     output = RecallOutput()
@@ -143,6 +150,9 @@ def recall_shards(
     try:
         engine._load_accounts(con, accounts, checked=accounts_checked)
         _load_decisions(con, engine, plan, snapshot, previous)
+        output.rederived = rederive(
+            con, engine, plan, [parent / shard for shard, _ in shards], source
+        )
         handles = _few_handles(con) if previous is not None else None
         con.execute(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
@@ -156,23 +166,23 @@ def recall_shards(
         )
         done = 0
         for shard, rows in shards:
-            source = parent / shard
-            removed, touched = _score(con, engine, plan, source, previous is not None, handles)
+            held = parent / shard
+            removed, touched = _score(con, engine, plan, held, previous is not None, handles)
             kept = rows - removed
             if touched:
-                _positions(con, source, rows, done)
+                _positions(con, held, rows, done)
             if kept and touched:
-                looked_up.load("SELECT pos, blocked_ids, mention_handles FROM positions")
-                _rewrite(con, plan, source, staging / shard)
+                looked_up.load("SELECT pos, blocked_ids, mention_handles, text FROM positions")
+                _rewrite(con, plan, held, staging / shard)
                 output.rewritten.append(shard)
             elif kept:
-                _carry(source, staging / shard)
+                _carry(held, staging / shard)
             if kept:
                 output.shards.append((shard, kept))
             done += rows
             if progress:
                 progress(done)
-        looked_up.load("SELECT pos, blocked_ids, mention_handles FROM moved")
+        looked_up.load("SELECT pos, blocked_ids, mention_handles, NULL AS text FROM moved")
         _write_lineage(con, parent, staging, done)
         _write_removed(con, parent, staging, removed_file)
         output.removed = [
@@ -197,33 +207,32 @@ class _Lookup:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self.rows: dict[int, tuple[list[int], list[str] | None]] = {}
+        self.rows: dict[int, tuple[list[int] | None, list[str] | None, str | None]] = {}
         for name, function, kind in (
-            ("recall_blocked_ids", self.blocked_ids, BIGINT),
-            ("recall_mention_handles", self.mention_handles, VARCHAR),
+            ("recall_blocked_ids", self.blocked_ids, duckdb.list_type(BIGINT)),
+            ("recall_mention_handles", self.mention_handles, duckdb.list_type(VARCHAR)),
+            ("recall_text", self.text, VARCHAR),
         ):
             con.create_function(
-                name,
-                function,
-                [BIGINT],
-                duckdb.list_type(kind),
-                null_handling=SPECIAL,
-                side_effects=False,
+                name, function, [BIGINT], kind, null_handling=SPECIAL, side_effects=False
             )
 
-    def blocked_ids(self, pos: int) -> list[int]:
+    def blocked_ids(self, pos: int) -> list[int] | None:
         return self.rows[pos][0]
 
     def mention_handles(self, pos: int) -> list[str] | None:
         return self.rows[pos][1]
 
+    def text(self, pos: int) -> str | None:
+        return self.rows[pos][2]
+
     def load(self, query: str) -> None:
-        """The kept changed rows of ``query`` (pos, gone, blocked_ids, mention_handles)."""
+        """The changed rows of ``query`` (pos, blocked_ids, mention_handles, text)."""
         self.rows = {
-            int(pos): (ids, handles)
-            for pos, ids, handles in self.con.execute(
-                f"SELECT pos, blocked_ids, mention_handles FROM ({query}) "
-                "WHERE blocked_ids IS NOT NULL"
+            int(pos): (ids, handles, text)
+            for pos, ids, handles, text in self.con.execute(
+                f"SELECT pos, blocked_ids, mention_handles, text FROM ({query}) "
+                "WHERE blocked_ids IS NOT NULL OR text IS NOT NULL"
             ).fetchall()
         }
 
@@ -238,32 +247,42 @@ def _bits(con: duckdb.DuckDBPyConnection, name: str, relation: str, where: str, 
 
 
 def _positions(con: duckdb.DuckDBPyConnection, source: Path, rows: int, offset: int) -> None:
-    """The rows of one shard that leave (``gone``) or change (in ``third_party``), by their
-    position in the file: the temp table ``positions`` and the bit strings ``recall_gone``
-    and ``recall_changed``; added to ``moved`` at ``offset`` (their place in the lineage)."""
+    """The rows of one shard that leave (``gone``) or change (in ``third_party`` or
+    ``rederived``), by their position in the file: the temp table ``positions`` and the bit
+    strings ``recall_gone`` and ``recall_changed``; added to ``moved`` at ``offset`` (their
+    place in the lineage)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE positions AS "
         "SELECT p.file_row_number AS pos, g.content_id IS NOT NULL AS gone, "
         "CASE WHEN g.content_id IS NULL THEN t.blocked_ids END AS blocked_ids, "
-        "CASE WHEN g.content_id IS NULL THEN t.mention_handles END AS mention_handles "
+        "CASE WHEN g.content_id IS NULL THEN t.mention_handles END AS mention_handles, "
+        "CASE WHEN g.content_id IS NULL THEN r.text END AS text "
         f"FROM read_parquet({_quote(source)}, file_row_number = true) p "
         "LEFT JOIN gone g ON p.content_id = g.content_id "
         "LEFT JOIN third_party t ON p.content_id = t.content_id "
+        "LEFT JOIN rederived r ON p.content_id = r.content_id "
         "WHERE p.content_id IN (SELECT content_id FROM gone) "
-        "OR p.content_id IN (SELECT content_id FROM third_party)"
+        "OR p.content_id IN (SELECT content_id FROM third_party) "
+        "OR p.content_id IN (SELECT content_id FROM rederived)"
     )
     _bits(con, "recall_gone", "positions", "gone", rows)
-    _bits(con, "recall_changed", "positions", "blocked_ids IS NOT NULL", rows)
+    _bits(con, "recall_changed", "positions", "blocked_ids IS NOT NULL OR text IS NOT NULL", rows)
     con.execute(
         f"INSERT INTO moved SELECT pos + {offset}, gone, blocked_ids, mention_handles "
         "FROM positions"
     )
 
 
-def _kept_rows(source: str, columns: str) -> str:
+def _kept_rows(source: str, columns: str, text: bool = False) -> str:
     """The rows of ``source`` not in ``recall_gone``, in the file's order, with ``columns``
-    and, where ``recall_changed`` is set, their blocked ids and handles."""
+    and, where ``recall_changed`` is set, their blocked ids and handles (and, with ``text``,
+    their text taken from the source again, if it was)."""
     changed = "get_bit(getvariable('recall_changed'), CAST(c.file_row_number AS INTEGER)) = 1"
+    if text:
+        columns += (
+            f", CASE WHEN {changed} THEN coalesce(recall_text(c.file_row_number), c.text) "
+            "ELSE c.text END AS text"
+        )
     return (
         f"SELECT {columns}, "
         f"CASE WHEN {changed} THEN recall_blocked_ids(c.file_row_number) END AS blocked_ids, "
@@ -356,6 +375,10 @@ def _score(
     # identifier.
     if con.execute("SELECT 1 FROM third_party LIMIT 1").fetchall():
         return removed, True
+    if con.execute(
+        "SELECT 1 FROM rederived WHERE content_id IN (SELECT content_id FROM content) LIMIT 1"
+    ).fetchall():
+        return removed, True
     newly_named = " OR ".join(d.matches("text", d.regex(p)) for p in plan.identifier_patterns)
     if newly_named:
         hit = con.execute(f"SELECT 1 FROM content WHERE {newly_named} LIMIT 1").fetchall()
@@ -367,6 +390,6 @@ def _rewrite(con: duckdb.DuckDBPyConnection, plan: BuildPlan, source: Path, targ
     """``source`` without the rows in ``recall_gone``, lists cleaned and text redacted again
     where a newly protected person or identifier is named, in the parent's order (a shard
     is written sorted by ``content_id``)."""
-    rows = _kept_rows(_quote(source), "c.* EXCLUDE (file_row_number)")
+    rows = _kept_rows(_quote(source), "c.* EXCLUDE (file_row_number, text)", text=True)
     kept = plan.kept_sql(DUCKDB, source_hash_given=True, rows=rows)
     con.execute(f"COPY ({kept}) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)")

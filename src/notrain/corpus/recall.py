@@ -25,6 +25,7 @@ from notrain.corpus.build import BuildResult, Progress, _silent, _snapshot_meta
 from notrain.corpus.duckdb_engine import DuckDBEngine
 from notrain.corpus.duckdb_recall import Previous, recall_shards
 from notrain.corpus.plan import BuildPlan
+from notrain.corpus.rederive import Source, placeholders
 from notrain.corpus.sources import InputSet, format_of, resolve
 from notrain.errors import InputError, PolicyError, UserError
 from notrain.policy.loader import LoadedPolicy, load_default_policy, load_policy
@@ -40,6 +41,9 @@ class RecallRequest:
     out: Path
     as_of: datetime | None = None
     accounts: str | None = None
+    content: str | None = None
+    """The parent's content, if not at its recorded path: read only when a newly listed
+    identifier may hide behind a placeholder of the parent's text."""
     policy: LoadedPolicy | None = None
     threads: int | None = None
     memory_limit: str = "1GB"
@@ -151,7 +155,8 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             threads=request.threads, memory_limit=request.memory_limit, temp_dir=staging / ".spill"
         )
         report("recalling", 0, None)
-        current = set(engine.identifiers(snapshot, as_of.isoformat()))
+        listed = engine.identifiers(snapshot, as_of.isoformat())
+        current = set(listed)
         before = _parent_snapshot(manifest)
         old = set(engine.identifiers(before, manifest["as_of"])) if before else None
         fresh = sorted(current - old) if old is not None else sorted(current)
@@ -161,6 +166,15 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             update={"redaction": RedactionRules(emails=False, phones=False, ips=False)}
         )
         plan = BuildPlan.compile(policy, as_of, fresh)
+        source = Source(
+            BuildPlan.compile(loaded.policy, as_of, listed),
+            placeholders(loaded.policy.redaction),
+            lambda: (
+                resolve("content", request.content)
+                if request.content
+                else _recorded_input("content", manifest["inputs"]["content"], "content")
+            ),
+        )
         # Who changed since the parent is known from its snapshot, if the accounts are
         # its own too; otherwise every kept row is scored again.
         previous = (
@@ -173,7 +187,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
         output = recall_shards(
             engine, plan, parent, shards, accounts, snapshot, staging, REMOVED_FILE,
             progress=lambda done: report("recalling", done, total), previous=previous,
-            accounts_checked=not request.accounts,
+            accounts_checked=not request.accounts, source=source,
         )  # fmt: skip
         shutil.rmtree(staging / ".spill", ignore_errors=True)
         counts = json.loads(json.dumps(manifest["counts"]))
@@ -201,6 +215,7 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
                 "removed": sum(removed_by_reason.values()),
                 "removed_by_reason": dict(sorted(removed_by_reason.items())),
                 "identifiers_newly_redacted": len(fresh),
+                "texts_redacted_from_source": output.rederived,
                 "rescored": "changed" if previous else "all",
                 "shards_rewritten": output.rewritten,
                 "shards_carried_over": len(output.shards) - len(output.rewritten),
