@@ -13,9 +13,9 @@ occurs in its text; every other shard is carried over byte for byte.
 A rewritten shard is the parent's, filtered, its few changed rows redacted again, by one
 COPY that neither joins nor sorts, so the rows keep the parent's order at the cost of a
 plain copy: the rows that leave are a bit string over the shard's row positions, and the
-changed rows' blocked ids and handles are looked up by position (a Python function over a
-dict, called by DuckDB for those rows only). The new lineage is the parent's, filtered and
-cleaned the same way, since it lists the kept rows in shard order.
+changed rows' blocked ids, handles and texts are looked up by position (a Python function
+over a dict, called by DuckDB for those rows only). The new lineage is read back from the
+shards written (reading the parent's lineage, filtered the same way, cost as much).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import duckdb
 from duckdb.func import SPECIAL
 from duckdb.sqltypes import BIGINT, VARCHAR
 
-from notrain.contracts import CONTENT
+from notrain.contracts import CONTENT, LINEAGE
 from notrain.corpus.dataset import EXCLUSIONS_FILE, LINEAGE_FILE
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _first_line, _quote
@@ -158,20 +158,13 @@ def recall_shards(
             "CREATE TABLE removed (content_id BIGINT, reason VARCHAR, "
             "author_country VARCHAR, kind VARCHAR)"
         )
-        # Row positions in the parent's lineage (its shards' rows, in order) that leave, or
-        # stay with blocked ids to clean: what the new lineage is made from.
-        con.execute(
-            "CREATE TABLE moved (pos BIGINT, gone BOOLEAN, blocked_ids BIGINT[], "
-            "mention_handles VARCHAR[])"
-        )
         done = 0
         for shard, rows in shards:
             held = parent / shard
             removed, touched = _score(con, engine, plan, held, previous is not None, handles)
             kept = rows - removed
-            if touched:
-                _positions(con, held, rows, done)
             if kept and touched:
+                _positions(con, held, rows)
                 looked_up.load("SELECT pos, blocked_ids, mention_handles, text FROM positions")
                 _rewrite(con, plan, held, staging / shard)
                 output.rewritten.append(shard)
@@ -182,8 +175,20 @@ def recall_shards(
             done += rows
             if progress:
                 progress(done)
-        looked_up.load("SELECT pos, blocked_ids, mention_handles, NULL AS text FROM moved")
-        _write_lineage(con, parent, staging, done)
+        # The lineage of the new version: the kept rows' ids and the people they name, read
+        # back from the shards just written, in shard order.
+        written = ", ".join(_quote(staging / name) for name, _ in output.shards)
+        lineage = ", ".join(f'"{c}"' for c in LINEAGE.names)
+        # With no shard left, the parent's lineage gives the columns and no row.
+        relation = (
+            f"read_parquet([{written}])"
+            if written
+            else f"(SELECT * FROM read_parquet({_quote(parent / LINEAGE_FILE)}) LIMIT 0)"
+        )
+        con.execute(
+            f"COPY (SELECT {lineage} FROM {relation}) TO {_quote(staging / LINEAGE_FILE)} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
         _write_removed(con, parent, staging, removed_file)
         output.removed = [
             (str(r[0]), r[1], str(r[2]), int(r[3]))
@@ -246,11 +251,10 @@ def _bits(con: duckdb.DuckDBPyConnection, name: str, relation: str, where: str, 
     )
 
 
-def _positions(con: duckdb.DuckDBPyConnection, source: Path, rows: int, offset: int) -> None:
+def _positions(con: duckdb.DuckDBPyConnection, source: Path, rows: int) -> None:
     """The rows of one shard that leave (``gone``) or change (in ``third_party`` or
     ``rederived``), by their position in the file: the temp table ``positions`` and the bit
-    strings ``recall_gone`` and ``recall_changed``; added to ``moved`` at ``offset`` (their
-    place in the lineage)."""
+    strings ``recall_gone`` and ``recall_changed``."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE positions AS "
         "SELECT p.file_row_number AS pos, g.content_id IS NOT NULL AS gone, "
@@ -267,10 +271,6 @@ def _positions(con: duckdb.DuckDBPyConnection, source: Path, rows: int, offset: 
     )
     _bits(con, "recall_gone", "positions", "gone", rows)
     _bits(con, "recall_changed", "positions", "blocked_ids IS NOT NULL OR text IS NOT NULL", rows)
-    con.execute(
-        f"INSERT INTO moved SELECT pos + {offset}, gone, blocked_ids, mention_handles "
-        "FROM positions"
-    )
 
 
 def _kept_rows(source: str, columns: str, text: bool = False) -> str:
@@ -290,29 +290,6 @@ def _kept_rows(source: str, columns: str, text: bool = False) -> str:
         "AS mention_handles "
         f"FROM read_parquet({source}, file_row_number = true) c "
         "WHERE get_bit(getvariable('recall_gone'), CAST(c.file_row_number AS INTEGER)) = 0"
-    )
-
-
-def _write_lineage(con: duckdb.DuckDBPyConnection, parent: Path, staging: Path, rows: int) -> None:
-    """The new version's lineage: the parent's (its kept rows in shard order), without the
-    rows that left, the changed rows' lists cleaned as in their shards."""
-    if not rows:
-        shutil.copyfile(parent / LINEAGE_FILE, staging / LINEAGE_FILE)
-        return
-    _bits(con, "recall_gone", "moved", "gone", rows)
-    _bits(con, "recall_changed", "moved", "blocked_ids IS NOT NULL", rows)
-    blocked = "NOT coalesce(array_contains(s.blocked_ids, x), FALSE)"
-    listed = [
-        f"CASE WHEN s.blocked_ids IS NULL THEN s.{c} ELSE "
-        f"{DUCKDB.filter_list(DUCKDB.empty_if_null(f's.{c}'), 'x', blocked)} END AS {c}"
-        for c in ("mentions", "tags")
-    ]
-    rows_sql = _kept_rows(
-        _quote(parent / LINEAGE_FILE), "c.content_id, c.author_id, c.mentions, c.tags"
-    )
-    con.execute(
-        f"COPY (SELECT s.content_id, s.author_id, {', '.join(listed)} FROM ({rows_sql}) s) "
-        f"TO {_quote(staging / LINEAGE_FILE)} (FORMAT parquet, COMPRESSION zstd)"
     )
 
 

@@ -66,18 +66,23 @@ def rederive(
     d = DUCKDB
     files = ", ".join(_quote(shard) for shard in shards)
     held = " OR ".join(f"instr(text, {d.string(p)}) > 0" for p in source.placeholders)
+    columns = ", ".join(f'"{name}"' for name in CONTENT.names if name != "text")
     con.execute(
-        "CREATE TEMP TABLE placeheld AS SELECT content_id "
-        f"FROM read_parquet([{files}]) WHERE {held}"
+        f"CREATE TEMP TABLE placeheld AS SELECT {columns} FROM read_parquet([{files}]) WHERE {held}"
     )
     if not con.execute("SELECT 1 FROM placeheld LIMIT 1").fetchall():
         return 0
     engine._register(con, source.content(), CONTENT, "source_content")
     named = " OR ".join(d.matches("text", d.regex(p)) for p in newly.identifier_patterns)
+    # The parent's row with the source's text: the lists a build cleaned name only people
+    # protected then, whose handles matter only where the text writes them, and there the
+    # text finds them. Two statements: in one, DuckDB tests the pattern on every source
+    # text before the join.
     con.execute(
-        "CREATE TEMP TABLE hidden AS SELECT * FROM source_content "
-        f"WHERE content_id IN (SELECT content_id FROM placeheld) AND ({named})"
+        "CREATE TEMP TABLE hidden AS SELECT p.*, s.text FROM placeheld p "
+        "JOIN (SELECT content_id, text FROM source_content) s ON p.content_id = s.content_id"
     )
+    con.execute(f"DELETE FROM hidden WHERE NOT coalesce({named}, FALSE)")
     found = int(con.execute("SELECT count(*) FROM hidden").fetchall()[0][0])
     if not found:
         return 0
