@@ -341,6 +341,15 @@ def test_texts_are_taken_from_the_source_only_when_it_is_the_parents(tmp_path: P
     with pytest.raises(InputError, match="content file is gone; pass --content"):
         recall_dataset(request)
     assert not (tmp_path / "v2").exists()
+    # Another text under the same id: each row read is checked against the parent's
+    # source_sha256 of it.
+    table = pq.read_table(moved).to_pylist()
+    table[0]["text"] = "write to zoe@example.org tomorrow"
+    altered = tmp_path / "altered.parquet"
+    pq.write_table(pa.Table.from_pylist(table, schema=pq.read_schema(moved)), altered)
+    with pytest.raises(InputError, match="row 1 is not the one the parent was built from"):
+        recall_dataset(replace(request, content=str(altered)))
+    assert not (tmp_path / "v2").exists()
     recall_dataset(replace(request, content=str(moved)))
     assert rows(tmp_path / "v2")[1]["text"] == "write to [redacted] today"
     # Nothing hidden to look for: the source is not read at all.

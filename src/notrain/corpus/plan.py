@@ -59,6 +59,22 @@ class JurisdictionRow:
     content_since: datetime | None
 
 
+def source_sha256(d: Dialect, row: str) -> str:
+    """The ``source_sha256`` of the source row ``row`` (an SQL alias): the sha256 of its id,
+    text and media URI joined by U+001F, as 32 raw bytes."""
+    if d.name == "duckdb":
+        joined = (
+            f"CAST({row}.content_id AS VARCHAR) || chr(31) || coalesce({row}.text, '') "
+            f"|| chr(31) || coalesce({row}.media_uri, '')"
+        )
+    else:
+        joined = (
+            f"concat(CAST({row}.content_id AS STRING), char(31), coalesce({row}.text, ''), "
+            f"char(31), coalesce({row}.media_uri, ''))"
+        )
+    return d.digest(joined)
+
+
 @dataclass(frozen=True)
 class BuildPlan:
     policy: Policy
@@ -459,15 +475,6 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             )
 
         mentions, tags = cleaned("mentions"), cleaned("tags")
-        source = (
-            "CAST(s.content_id AS VARCHAR) || chr(31) || coalesce(s.text, '') "
-            "|| chr(31) || coalesce(s.media_uri, '')"
-        )
-        if d.name != "duckdb":
-            source = (
-                "concat(CAST(s.content_id AS STRING), char(31), coalesce(s.text, ''), "
-                "char(31), coalesce(s.media_uri, ''))"
-            )
         carried = (
             "content_id, author_id, kind, visibility, created_at, media_uri, parent_id, "
             "mentions, tags, source_sha256, mention_handles"
@@ -476,7 +483,7 @@ SELECT c.content_id, c.kind, a.country AS author_country, {self.reason_sql(d)} A
             f"""r0 AS (
     SELECT s.content_id, s.author_id, s.kind, s.visibility, s.created_at, s.text,
            s.media_uri, s.parent_id, {mentions} AS mentions, {tags} AS tags,
-           {"s.source_sha256" if source_hash_given else d.digest(source)} AS source_sha256,
+           {"s.source_sha256" if source_hash_given else source_sha256(d, "s")} AS source_sha256,
            s.mention_handles
     FROM s)"""
         ]

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import duckdb
 
-from notrain.contracts import CONTENT
+from notrain.contracts import CONTENT, DATASET
 from notrain.corpus import redaction
 from notrain.corpus.dialect import DUCKDB
 from notrain.corpus.duckdb_engine import DuckDBEngine, _quote
-from notrain.corpus.plan import BuildPlan
+from notrain.corpus.plan import BuildPlan, source_sha256
 from notrain.corpus.sources import InputSet
+from notrain.errors import InputError
 from notrain.policy.model import RedactionRules
 
 
@@ -66,29 +67,44 @@ def rederive(
     d = DUCKDB
     files = ", ".join(_quote(shard) for shard in shards)
     held = " OR ".join(f"instr(text, {d.string(p)}) > 0" for p in source.placeholders)
-    columns = ", ".join(f'"{name}"' for name in CONTENT.names if name != "text")
+    columns = ", ".join(f'"{name}"' for name in DATASET.names if name != "text")
     con.execute(
         f"CREATE TEMP TABLE placeheld AS SELECT {columns} FROM read_parquet([{files}]) WHERE {held}"
     )
     if not con.execute("SELECT 1 FROM placeheld LIMIT 1").fetchall():
         return 0
-    engine._register(con, source.content(), CONTENT, "source_content")
+    content = source.content()
+    engine._register(con, content, CONTENT, "source_content")
     named = " OR ".join(d.matches("text", d.regex(p)) for p in newly.identifier_patterns)
     # The parent's row with the source's text: the lists a build cleaned name only people
     # protected then, whose handles matter only where the text writes them, and there the
-    # text finds them. Two statements: in one, DuckDB tests the pattern on every source
-    # text before the join.
+    # text finds them. Each source row is checked against the parent's source_sha256 of it,
+    # so any copy of the parent's content will do. Three statements: in one, DuckDB tests
+    # the pattern on every source text before the join.
     con.execute(
-        "CREATE TEMP TABLE hidden AS SELECT p.*, s.text FROM placeheld p "
-        "JOIN (SELECT content_id, text FROM source_content) s ON p.content_id = s.content_id"
+        "CREATE TEMP TABLE hidden AS SELECT p.* EXCLUDE (source_sha256), s.text, "
+        f"s.content_id IS NOT NULL AND {source_sha256(d, 's')} = p.source_sha256 AS same "
+        "FROM placeheld p LEFT JOIN (SELECT content_id, text, media_uri FROM source_content) s "
+        "ON p.content_id = s.content_id"
     )
+    unlike = con.execute(
+        "SELECT content_id FROM hidden WHERE NOT same UNION ALL "
+        "SELECT content_id FROM hidden GROUP BY content_id HAVING count(*) > 1 LIMIT 1"
+    ).fetchall()
+    if unlike:
+        raise InputError(
+            content.label,
+            f"row {unlike[0][0]} is not the one the parent was built from (its "
+            "source_sha256 differs, or it is missing or repeated); pass the parent's "
+            "content with --content",
+        )
     con.execute(f"DELETE FROM hidden WHERE NOT coalesce({named}, FALSE)")
     found = int(con.execute("SELECT count(*) FROM hidden").fetchall()[0][0])
     if not found:
         return 0
     # The plan's SQL reads ``content`` and ``blocked``: the hidden rows, and everyone
     # protected (a recall's ``blocked`` holds only the newly protected).
-    con.execute("CREATE OR REPLACE VIEW content AS SELECT * FROM hidden")
+    con.execute("CREATE OR REPLACE VIEW content AS SELECT * EXCLUDE (same) FROM hidden")
     con.execute("ALTER TABLE blocked RENAME TO blocked_new")
     con.execute("ALTER TABLE blocked_all RENAME TO blocked")
     try:
