@@ -301,6 +301,10 @@ def test_a_newly_listed_address_the_parent_made_an_email_placeholder_is_redacted
     assert got[2]["text"] == expected[2]["text"]
     assert got[3]["text"] == "mail [email] or call [phone]"
     assert got == expected
+    recorded = json.loads((tmp_path / "recalled" / "manifest.json").read_text())["redaction"]
+    fresh = json.loads((tmp_path / "fresh" / "dataset" / "manifest.json").read_text())
+    assert recorded == fresh["redaction"]
+    assert recorded["identifiers"] == 2
 
 
 def _listed(identifiers: list[str], day: str = "2026-07-02") -> dict[str, Any]:

@@ -215,6 +215,12 @@ def recall_dataset(request: RecallRequest, progress: Progress | None = None) -> 
             "registry_snapshot": snapshot_meta,
             "notrain_version": __version__,
             "counts": counts,
+            # What the version's texts now honour, as a fresh build would record it.
+            "redaction": {
+                **manifest["redaction"],
+                "identifier_patterns": len(source.plan.identifier_patterns),
+                "identifiers": len(listed),
+            },
             "recall": {
                 "removed": sum(removed_by_reason.values()),
                 "removed_by_reason": dict(sorted(removed_by_reason.items())),
