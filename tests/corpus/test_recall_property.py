@@ -1,9 +1,10 @@
 """A recall is a fresh build at the new as-of, restricted to the rows the parent held.
 
 Hypothesis draws small platforms (texts naming members by @handle in any case, tags and
-mentions lists, a non-member's name), a parent snapshot and a later one (more objections
-and erasures, some effective only after the new as-of, consents withdrawn, a non-member's
-objection), and two as-ofs. The parent is built in small chunks (several shards), then
+mentions lists, a non-member by name or address), a parent snapshot and a later one (more
+objections and erasures, some effective only after the new as-of, consents withdrawn, a
+non-member's objection by a name or address shorter, longer or other than one listed
+before), and two as-ofs. The parent is built in small chunks (several shards), then
 recalled twice: with the parent's snapshot at hand (only the rows a change reaches are
 scored again) and with it gone (every kept row is). Both must hold exactly the rows, text,
 lists and lineage a fresh build gives for the rows the parent held, with the fresh build's
@@ -42,6 +43,20 @@ POLICY = load_policy_text(
 assert "consent" in {j.regime.value for j in POLICY.policy.jurisdictions}
 
 KINDS = ["post", "photo", "video", "comment", "caption", "story"]
+# Texts naming a non-member in the ways a parent's passes may hide: by address (an e-mail
+# placeholder), by a name longer or shorter than one listed before, beside a phone.
+EXTRAS = [
+    "",
+    " and Zoe Martin",
+    " @nobody",
+    ".",
+    " mail zoe@example.org",
+    " Zoe Martin: call 0612345678",
+    " or zoe.martin@example.org",
+    " zoe@example.org Zoe",
+    " Zoe Martinez",
+]
+NON_MEMBER = ["zoe martin", "zoe@example.org", "zoe", "martin", "zoe.martin@example.org"]
 moments = st.datetimes(
     min_value=datetime(2024, 1, 1), max_value=datetime(2027, 6, 1), timezones=st.just(UTC)
 )
@@ -71,13 +86,13 @@ def histories(draw: st.DrawFn) -> tuple[World, list[dict[str, Any]], datetime, d
         handles = " ".join(
             f"@{draw(st.sampled_from(['user', 'USER', 'User']))}{uid}" for uid in named
         )
-        extra = draw(st.sampled_from(["", " and Zoe Martin", " @nobody", "."]))
+        extra = draw(st.sampled_from(EXTRAS))
         w.item(
             draw(users),
             kind=draw(st.sampled_from(KINDS)),
             visibility=draw(st.sampled_from(["public", "public", "public", "friends"])),
             created_at=draw(moments),
-            text=draw(st.sampled_from([None, f"hi {handles}{extra}".strip()])),
+            text=draw(st.sampled_from([None, f"hi {handles}{extra}".strip()] * 2 + [extra])),
             mentions=draw(st.lists(users, max_size=2, unique=True)),
             tags=draw(st.lists(users, max_size=2, unique=True)),
         )
@@ -91,6 +106,11 @@ def histories(draw: st.DrawFn) -> tuple[World, list[dict[str, Any]], datetime, d
         when = first - timedelta(days=1) if kind == "consent" else draw(moments)
         w.snapshot.append(decision(draw(users), kind, when, n))
         n += 1
+    if draw(st.booleans()):
+        w.snapshot.append(
+            decision(None, "objection", draw(moments), n, draw(st.sampled_from(NON_MEMBER)))
+        )
+        n += 1
     later = [
         row
         for row in w.snapshot
@@ -100,8 +120,12 @@ def histories(draw: st.DrawFn) -> tuple[World, list[dict[str, Any]], datetime, d
         kind = draw(st.sampled_from(["objection", "erasure"]))
         later.append(decision(draw(users), kind, draw(moments), n))
         n += 1
-    if draw(st.booleans()):
-        later.append(decision(None, "objection", draw(moments), n, who="zoe martin"))
+    for _ in range(draw(st.integers(0, 2))):
+        # Between the two as-ofs: what the recall must newly honour.
+        when = first + timedelta(days=draw(st.integers(0, (second - first).days)))
+        who = draw(st.sampled_from(NON_MEMBER))
+        later.append(decision(None, "objection", when, n, who))
+        n += 1
     return w, later, first, second
 
 
