@@ -234,6 +234,12 @@ def recall_at_later(
     return json.loads((out / "manifest.json").read_text())["recall"], rows(out), expected
 
 
+def _listed(identifiers: list[str]) -> dict[str, Any]:
+    """A non-member's objection after the parent, listing ``identifiers``."""
+    return {"subject_id": None, "identifiers": identifiers, "kind": "objection",
+            "effective_at": utc("2026-07-02"), "request_id": f"req-{identifiers[0]}"}  # fmt: skip
+
+
 def test_a_newly_listed_name_is_redacted_where_nothing_else_changed(tmp_path: Path) -> None:
     # A non-member's objection after the parent: the rows naming her change only by that
     # (no author or tag changed), and the rows beside them keep the parent's text, whose
@@ -244,9 +250,7 @@ def test_a_newly_listed_name_is_redacted_where_nothing_else_changed(tmp_path: Pa
     w.item(anna, text="call 0612345678 or anna@example.org", content_id=2)
     w.item(anna, text="nothing to see", content_id=3)
     w.build(tmp_path, chunk_rows=10)
-    zoe = {"subject_id": None, "identifiers": ["zoe martin"], "kind": "objection",
-           "effective_at": utc("2026-07-02"), "request_id": "req-zoe"}  # fmt: skip
-    recall, got, expected = recall_at_later(w, tmp_path, [*w.snapshot, zoe])
+    recall, got, expected = recall_at_later(w, tmp_path, [*w.snapshot, _listed(["zoe martin"])])
     assert recall["rescored"] == "changed"
     assert recall["shards_rewritten"] == ["part-00000.parquet"]
     assert got[1]["text"] == "lunch with [redacted], mail [email]"
@@ -305,11 +309,6 @@ def test_a_newly_listed_address_the_parent_made_an_email_placeholder_is_redacted
     fresh = json.loads((tmp_path / "fresh" / "dataset" / "manifest.json").read_text())
     assert recorded == fresh["redaction"]
     assert recorded["identifiers"] == 2
-
-
-def _listed(identifiers: list[str], day: str = "2026-07-02") -> dict[str, Any]:
-    return {"subject_id": None, "identifiers": identifiers, "kind": "objection",
-            "effective_at": utc(day), "request_id": f"req-{identifiers[0]}"}  # fmt: skip
 
 
 def test_a_longer_name_listed_after_a_shorter_one_is_redacted_whole(tmp_path: Path) -> None:

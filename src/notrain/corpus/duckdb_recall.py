@@ -165,7 +165,7 @@ def recall_shards(
             kept = rows - removed
             if kept and touched:
                 _positions(con, held, rows)
-                looked_up.load("SELECT pos, blocked_ids, mention_handles, text FROM positions")
+                looked_up.load()
                 _rewrite(con, plan, held, staging / shard)
                 output.rewritten.append(shard)
             elif kept:
@@ -205,10 +205,11 @@ def recall_shards(
 
 
 class _Lookup:
-    """``recall_blocked_ids(pos)`` and ``recall_mention_handles(pos)`` in SQL: a kept
-    changed row's blocked ids and handles by its position, from a dict. DuckDB calls them
-    only for the rows a ``CASE`` selects (the few changed ones), so the statement keeps
-    the order of its one scan, which a join with the changed rows would not."""
+    """``recall_blocked_ids(pos)``, ``recall_mention_handles(pos)`` and ``recall_text(pos)``
+    in SQL: a kept changed row's blocked ids, handles and text taken from the source, by its
+    position, from a dict. DuckDB calls them only for the rows a ``CASE`` selects (the few
+    changed ones), so the statement keeps the order of its one scan, which a join with the
+    changed rows would not."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -231,12 +232,12 @@ class _Lookup:
     def text(self, pos: int) -> str | None:
         return self.rows[pos][2]
 
-    def load(self, query: str) -> None:
-        """The changed rows of ``query`` (pos, blocked_ids, mention_handles, text)."""
+    def load(self) -> None:
+        """The changed rows of the shard's ``positions``."""
         self.rows = {
             int(pos): (ids, handles, text)
             for pos, ids, handles, text in self.con.execute(
-                f"SELECT pos, blocked_ids, mention_handles, text FROM ({query}) "
+                "SELECT pos, blocked_ids, mention_handles, text FROM positions "
                 "WHERE blocked_ids IS NOT NULL OR text IS NOT NULL"
             ).fetchall()
         }
@@ -273,22 +274,19 @@ def _positions(con: duckdb.DuckDBPyConnection, source: Path, rows: int) -> None:
     _bits(con, "recall_changed", "positions", "blocked_ids IS NOT NULL OR text IS NOT NULL", rows)
 
 
-def _kept_rows(source: str, columns: str, text: bool = False) -> str:
-    """The rows of ``source`` not in ``recall_gone``, in the file's order, with ``columns``
-    and, where ``recall_changed`` is set, their blocked ids and handles (and, with ``text``,
-    their text taken from the source again, if it was)."""
+def _kept_rows(source: Path) -> str:
+    """The rows of ``source`` not in ``recall_gone``, in the file's order, and, where
+    ``recall_changed`` is set, their blocked ids, handles and the text taken from the source
+    again, if it was."""
     changed = "get_bit(getvariable('recall_changed'), CAST(c.file_row_number AS INTEGER)) = 1"
-    if text:
-        columns += (
-            f", CASE WHEN {changed} THEN coalesce(recall_text(c.file_row_number), c.text) "
-            "ELSE c.text END AS text"
-        )
     return (
-        f"SELECT {columns}, "
+        "SELECT c.* EXCLUDE (file_row_number, text), "
+        f"CASE WHEN {changed} THEN coalesce(recall_text(c.file_row_number), c.text) "
+        "ELSE c.text END AS text, "
         f"CASE WHEN {changed} THEN recall_blocked_ids(c.file_row_number) END AS blocked_ids, "
         f"CASE WHEN {changed} THEN recall_mention_handles(c.file_row_number) END "
         "AS mention_handles "
-        f"FROM read_parquet({source}, file_row_number = true) c "
+        f"FROM read_parquet({_quote(source)}, file_row_number = true) c "
         "WHERE get_bit(getvariable('recall_gone'), CAST(c.file_row_number AS INTEGER)) = 0"
     )
 
@@ -367,6 +365,5 @@ def _rewrite(con: duckdb.DuckDBPyConnection, plan: BuildPlan, source: Path, targ
     """``source`` without the rows in ``recall_gone``, lists cleaned and text redacted again
     where a newly protected person or identifier is named, in the parent's order (a shard
     is written sorted by ``content_id``)."""
-    rows = _kept_rows(_quote(source), "c.* EXCLUDE (file_row_number, text)", text=True)
-    kept = plan.kept_sql(DUCKDB, source_hash_given=True, rows=rows)
+    kept = plan.kept_sql(DUCKDB, source_hash_given=True, rows=_kept_rows(source))
     con.execute(f"COPY ({kept}) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd)")
